@@ -1,0 +1,3 @@
+//! flowey
+
+fn main() {}

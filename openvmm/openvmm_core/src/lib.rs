@@ -1,0 +1,2 @@
+//! openvmm_core
+#![forbid(unsafe_code)]

@@ -1,0 +1,3 @@
+//! openvmm_entry
+
+fn main() {}

@@ -1,0 +1,2 @@
+//! petri
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! inspect
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! inspect_derive
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! acpi_spec
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! iommu_common
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! smmu
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! guestmem
+#![forbid(unsafe_code)]

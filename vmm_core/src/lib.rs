@@ -1,0 +1,2 @@
+//! vmm_core
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! vmm_tests
+#![forbid(unsafe_code)]
