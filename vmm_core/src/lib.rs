@@ -1,2 +1,11 @@
-//! vmm_core
-#![forbid(unsafe_code)]
+//! The VMM core: KVM backend, guest memory layout, kernel loading, the legacy chipset
+//! (IOAPIC, UARTs, CMOS, power control) and the ACPI builder.
+
+pub mod acpi;
+pub mod bus;
+pub mod chipset;
+pub mod control;
+pub mod irq;
+pub mod kvm;
+pub mod layout;
+pub mod loader;

@@ -1,2 +1,14 @@
-//! openvmm_core
+//! Dispatch: turns the typed VM configuration into a running VM — guest memory, the
+//! KVM partition, the chipset, ACPI tables, the loaded kernel and the vCPUs.
+
 #![forbid(unsafe_code)]
+
+pub mod config;
+mod platform;
+mod worker;
+
+pub use config::SerialConfig;
+pub use config::VmConfig;
+pub use platform::acpi_tables;
+pub use vmm_core::control::ExitReason;
+pub use worker::run;

@@ -1,0 +1,162 @@
+//! Builds and runs the VM until the guest powers off or resets.
+
+use crate::config::SerialConfig;
+use crate::config::VmConfig;
+use crate::platform;
+use anyhow::Context;
+use guestmem::GuestMemory;
+use std::io::Write;
+use std::sync::Arc;
+use vmm_core::bus::Bus;
+use vmm_core::chipset::cmos;
+use vmm_core::chipset::ioapic::Ioapic;
+use vmm_core::chipset::ioapic::IoapicLine;
+use vmm_core::chipset::power;
+use vmm_core::chipset::serial;
+use vmm_core::control::ExitReason;
+use vmm_core::control::VmControl;
+use vmm_core::irq::GsiRoutes;
+use vmm_core::kvm;
+use vmm_core::kvm::vcpu::ExitTargets;
+use vmm_core::layout;
+use vmm_core::loader;
+
+fn serial_output(config: &SerialConfig) -> anyhow::Result<serial::SerialOutput> {
+    Ok(match config {
+        SerialConfig::Stdio => Box::new(std::io::stdout()),
+        SerialConfig::File(path) => Box::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening serial output {}", path.display()))?,
+        ),
+        SerialConfig::None => Box::new(std::io::sink()),
+    })
+}
+
+/// Runs the VM described by `config` until it ends.
+pub fn run(config: &VmConfig) -> anyhow::Result<ExitReason> {
+    let ranges: Vec<_> = layout::ram_ranges(config.memory)
+        .iter()
+        .map(|r| (r.start, r.len))
+        .collect();
+    let memory = GuestMemory::new(&ranges).context("allocating guest memory")?;
+    let partition = kvm::KvmVm::new(&memory)?;
+    let max_vcpus = partition.kvm.get_max_vcpus() as u32;
+    anyhow::ensure!(
+        config.processors <= max_vcpus,
+        "--processors {} exceeds what KVM supports here ({max_vcpus})",
+        config.processors
+    );
+
+    let control = Arc::new(VmControl::new());
+    let routes = Arc::new(GsiRoutes::new(Box::new(partition.gsi_backend())));
+    let ioapic = Ioapic::new(routes.clone());
+
+    let pio = Arc::new(Bus::new());
+    let mmio = Arc::new(Bus::new());
+    mmio.insert(
+        "ioapic",
+        layout::IOAPIC_BASE,
+        layout::IOAPIC_SIZE,
+        ioapic.clone(),
+    )?;
+    for (name, base, irq, cfg) in [
+        ("com1", serial::COM1_BASE, serial::COM1_IRQ, &config.com1),
+        ("com2", serial::COM2_BASE, serial::COM2_IRQ, &config.com2),
+    ] {
+        let port = serial::SerialPort::new(
+            IoapicLine::new(ioapic.clone(), irq.into()),
+            serial_output(cfg)?,
+        );
+        if *cfg == SerialConfig::Stdio {
+            port.spawn_input_thread(std::io::stdin());
+        }
+        pio.insert(name, base.into(), serial::COM_SIZE, port)?;
+    }
+    pio.insert(
+        "cmos",
+        cmos::CMOS_BASE.into(),
+        cmos::CMOS_SIZE,
+        Arc::new(cmos::Cmos::new()),
+    )?;
+    let handler: power::PowerHandler = {
+        let control = control.clone();
+        Arc::new(move |request| {
+            control.request(match request {
+                power::PowerRequest::PowerOff => ExitReason::PowerOff,
+                power::PowerRequest::Reset => ExitReason::Reset,
+            })
+        })
+    };
+    pio.insert(
+        "power",
+        power::SLEEP_PORT.into(),
+        2,
+        Arc::new(power::PowerRegisters::new(handler.clone())),
+    )?;
+    pio.insert(
+        "i8042",
+        power::I8042_COMMAND_PORT.into(),
+        1,
+        Arc::new(power::I8042Reset::new(handler)),
+    )?;
+
+    let tables = platform::acpi_tables(config);
+    anyhow::ensure!(
+        layout::ACPI_START + tables.span() <= layout::ACPI_END,
+        "ACPI tables do not fit below 1 MiB ({} bytes)",
+        tables.span()
+    );
+    for (addr, bytes) in &tables.blobs {
+        memory
+            .write_at(*addr, bytes)
+            .context("writing ACPI tables")?;
+    }
+
+    let entry = loader::load(
+        &memory,
+        &loader::BootConfig {
+            kernel: &config.kernel,
+            initrd: config.initrd.as_deref(),
+            cmdline: &config.cmdline,
+            memory_size: config.memory,
+            rsdp: tables.rsdp_address,
+        },
+    )?;
+
+    let supported = partition.supported_cpuid()?;
+    let targets = ExitTargets {
+        pio,
+        mmio,
+        ioapic,
+        control: control.clone(),
+        memory: memory.clone(),
+    };
+    let apic_ids = config.apic_ids();
+    for (index, &apic_id) in apic_ids.iter().enumerate() {
+        let vcpu = partition
+            .vm
+            .create_vcpu(apic_id.into())
+            .with_context(|| format!("creating vcpu {index}"))?;
+        let mut cpuid = supported.clone();
+        kvm::cpuid::customize(
+            &mut cpuid,
+            apic_id,
+            config.processors,
+            partition.tsc_deadline,
+        );
+        vcpu.set_cpuid2(&cpuid).context("KVM_SET_CPUID2")?;
+        kvm::regs::setup_msrs(&vcpu)?;
+        if index == 0 {
+            kvm::regs::setup_boot_vcpu(&vcpu, &memory, entry)?;
+        }
+        kvm::vcpu::spawn(index as u32, vcpu, targets.clone()).context("spawning vcpu")?;
+    }
+
+    let reason = control.wait();
+    std::io::stdout().flush().ok();
+    Ok(reason)
+}
+

@@ -1,0 +1,84 @@
+//! Direct mode: openvmm on the host's hardware KVM.
+
+use crate::host::HostMode;
+use crate::lines::LineReader;
+use crate::lines::Next;
+use crate::paths::Artifacts;
+use crate::vm::GuestRun;
+use crate::vm::PetriError;
+use crate::vm::PreparedVm;
+use std::path::Path;
+use std::process::Command;
+use std::process::Stdio;
+use std::time::Instant;
+
+pub(crate) fn run(
+    openvmm: &Path,
+    artifacts: &Artifacts,
+    vms: &[PreparedVm],
+) -> Vec<Result<GuestRun, PetriError>> {
+    vms.iter()
+        .map(|vm| run_one(openvmm, artifacts, vm))
+        .collect()
+}
+
+fn run_one(openvmm: &Path, a: &Artifacts, vm: &PreparedVm) -> Result<GuestRun, PetriError> {
+    std::fs::create_dir_all(&vm.log_dir)?;
+    let args = vm.cfg.openvmm_args(
+        &a.kernel.to_string_lossy(),
+        &a.guest_initrd.to_string_lossy(),
+        &vm.cmdline,
+    );
+    std::fs::write(
+        vm.log_dir.join("command.txt"),
+        format!(
+            "{} {}\n",
+            openvmm.display(),
+            crate::cmdline::shell_join(&args)
+        ),
+    )?;
+    let stderr_path = vm.log_dir.join("openvmm-stderr.log");
+    let start = Instant::now();
+    let mut child = Command::new(openvmm)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&stderr_path)?)
+        .spawn()
+        .map_err(|e| PetriError::Setup(format!("cannot start {}: {e}", openvmm.display())))?;
+    let reader = LineReader::spawn(child.stdout.take().expect("piped"));
+    let deadline = start + vm.cfg.timeout;
+    let mut console = String::new();
+    let mut timed_out = false;
+    loop {
+        match reader.next(deadline) {
+            Next::Line(l) => {
+                if vm.cfg.stream && !crate::lines::is_marker(&l) {
+                    println!("{l}");
+                }
+                console.push_str(&l);
+                console.push('\n');
+            }
+            Next::Eof => break,
+            Next::Timeout => {
+                timed_out = true;
+                let _ = child.kill();
+                break;
+            }
+        }
+    }
+    let status = child.wait()?;
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    if vm.cfg.stream && !stderr.is_empty() {
+        eprint!("{stderr}");
+    }
+    Ok(GuestRun::from_console(
+        vm,
+        HostMode::Direct,
+        console,
+        if timed_out { None } else { status.code() },
+        timed_out,
+        start.elapsed(),
+        stderr,
+    ))
+}

@@ -1,0 +1,60 @@
+//! DSDT: the legacy serial ports and the S5 sleep object.
+
+use super::AcpiPlatform;
+use acpi_spec::SdtHeader;
+use acpi_spec::Table;
+use acpi_tables::aml;
+use acpi_tables::Aml;
+
+pub(super) fn build(p: &AcpiPlatform) -> Vec<u8> {
+    let mut body = Vec::new();
+
+    let uart_names: Vec<String> = (1..=p.serial_ports.len())
+        .map(|i| format!("COM{i}"))
+        .collect();
+    let hid = aml::EISAName::new("PNP0501");
+    let resources: Vec<_> = p
+        .serial_ports
+        .iter()
+        .map(|s| {
+            (
+                aml::IO::new(s.io_base, s.io_base, 1, 8),
+                aml::Interrupt::new(true, true, false, false, s.irq.into()),
+            )
+        })
+        .collect();
+    let crs: Vec<_> = resources
+        .iter()
+        .map(|(io, irq)| aml::ResourceTemplate::new(vec![io, irq]))
+        .collect();
+    let uids: Vec<u8> = (1..=p.serial_ports.len() as u8).collect();
+    let hid_names: Vec<_> = (0..p.serial_ports.len())
+        .map(|_| aml::Name::new("_HID".into(), &hid))
+        .collect();
+    let uid_names: Vec<_> = uids
+        .iter()
+        .map(|u| aml::Name::new("_UID".into(), u))
+        .collect();
+    let crs_names: Vec<_> = crs
+        .iter()
+        .map(|c| aml::Name::new("_CRS".into(), c))
+        .collect();
+    let devices: Vec<_> = (0..p.serial_ports.len())
+        .map(|i| {
+            aml::Device::new(
+                uart_names[i].as_str().into(),
+                vec![&hid_names[i], &uid_names[i], &crs_names[i]],
+            )
+        })
+        .collect();
+    let children: Vec<&dyn Aml> = devices.iter().map(|d| d as &dyn Aml).collect();
+    aml::Scope::new("\\_SB_".into(), children).to_aml_bytes(&mut body);
+
+    let zero = 0u8;
+    let s5 = aml::Package::new(vec![&p.s5_slp_typ, &zero, &zero, &zero]);
+    aml::Name::new("_S5_".into(), &s5).to_aml_bytes(&mut body);
+
+    let mut t = Table::new(SdtHeader::new(b"DSDT", 2));
+    t.extend(&body);
+    t.finish()
+}

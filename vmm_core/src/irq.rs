@@ -1,0 +1,184 @@
+//! Interrupt plumbing shared by the chipset and KVM: MSI messages, the GSI route table
+//! KVM delivers through, and the interface an interrupt source uses to reach it.
+//!
+//! Every interrupt here ends as an MSI address/data pair installed as a KVM GSI route:
+//! the IOAPIC's pins own GSIs 0..24 (split irqchip: KVM scans these routes to know which
+//! vectors need an EOI exit), device MSIs get GSIs above. Routes are written when the
+//! guest programs a source, never per interrupt.
+
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+
+/// An MSI as it appears on the bus: the address the device writes and the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MsiMessage {
+    /// The 64-bit message address (x2APIC destinations above 255 in bits 63:40 per
+    /// KVM_X2APIC_API_USE_32BIT_IDS).
+    pub address: u64,
+    /// The message data.
+    pub data: u32,
+}
+
+impl MsiMessage {
+    /// Vector (data bits 7:0).
+    pub fn vector(&self) -> u8 {
+        self.data as u8
+    }
+
+    /// Whether the message is level-triggered (data bit 15).
+    pub fn level_triggered(&self) -> bool {
+        self.data & (1 << 15) != 0
+    }
+}
+
+/// The kernel side of interrupt delivery: installs GSI routes and fires them.
+pub trait GsiBackend: Send + Sync {
+    /// Replaces the whole routing table with `routes`.
+    fn set_routes(&self, routes: &[(u32, MsiMessage)]) -> std::io::Result<()>;
+    /// Fires the route installed at `gsi`.
+    fn fire(&self, gsi: u32) -> std::io::Result<()>;
+}
+
+/// First GSI handed to device MSIs; below are the IOAPIC pins.
+pub const FIRST_MSI_GSI: u32 = 24;
+
+/// The GSI route table: the single owner of what KVM's routing table contains.
+pub struct GsiRoutes {
+    backend: Box<dyn GsiBackend>,
+    state: Mutex<RouteState>,
+}
+
+struct RouteState {
+    routes: BTreeMap<u32, MsiMessage>,
+    next_gsi: u32,
+    free: Vec<u32>,
+}
+
+/// Error from the route table.
+#[derive(Debug, thiserror::Error)]
+pub enum RouteError {
+    /// KVM rejected the routing table.
+    #[error("installing GSI routes")]
+    Kernel(#[source] std::io::Error),
+    /// No GSI left.
+    #[error("out of GSIs")]
+    Exhausted,
+}
+
+/// Highest GSI the table hands out (KVM's KVM_MAX_IRQ_ROUTES is 4096).
+const MAX_GSI: u32 = 4095;
+
+impl GsiRoutes {
+    /// A table with no routes.
+    pub fn new(backend: Box<dyn GsiBackend>) -> Self {
+        Self {
+            backend,
+            state: Mutex::new(RouteState {
+                routes: BTreeMap::new(),
+                next_gsi: FIRST_MSI_GSI,
+                free: Vec::new(),
+            }),
+        }
+    }
+
+    /// Allocates a GSI for a device MSI.
+    pub fn allocate(&self) -> Result<u32, RouteError> {
+        let mut state = self.state.lock();
+        if let Some(gsi) = state.free.pop() {
+            return Ok(gsi);
+        }
+        if state.next_gsi > MAX_GSI {
+            return Err(RouteError::Exhausted);
+        }
+        let gsi = state.next_gsi;
+        state.next_gsi += 1;
+        Ok(gsi)
+    }
+
+    /// Returns a GSI to the pool, removing its route.
+    pub fn release(&self, gsi: u32) -> Result<(), RouteError> {
+        self.set(gsi, None)?;
+        self.state.lock().free.push(gsi);
+        Ok(())
+    }
+
+    /// Installs (or with `None` removes) the route of `gsi`; a no-op if unchanged.
+    pub fn set(&self, gsi: u32, msg: Option<MsiMessage>) -> Result<(), RouteError> {
+        let mut state = self.state.lock();
+        let changed = match msg {
+            Some(msg) => state.routes.insert(gsi, msg) != Some(msg),
+            None => state.routes.remove(&gsi).is_some(),
+        };
+        if !changed {
+            return Ok(());
+        }
+        let table: Vec<_> = state.routes.iter().map(|(&g, &m)| (g, m)).collect();
+        self.backend.set_routes(&table).map_err(RouteError::Kernel)
+    }
+
+    /// The route currently installed at `gsi`.
+    pub fn get(&self, gsi: u32) -> Option<MsiMessage> {
+        self.state.lock().routes.get(&gsi).copied()
+    }
+
+    /// Fires `gsi`'s route (a no-op if it has none).
+    pub fn fire(&self, gsi: u32) {
+        if self.state.lock().routes.contains_key(&gsi) {
+            if let Err(err) = self.backend.fire(gsi) {
+                tracing::warn!(gsi, error = &err as &dyn std::error::Error, "firing GSI failed");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// Records what a backend was asked to do.
+    #[derive(Default)]
+    pub struct FakeBackend {
+        pub tables: Mutex<Vec<Vec<(u32, MsiMessage)>>>,
+        pub fired: Mutex<Vec<u32>>,
+    }
+
+    impl GsiBackend for Arc<FakeBackend> {
+        fn set_routes(&self, routes: &[(u32, MsiMessage)]) -> std::io::Result<()> {
+            self.tables.lock().push(routes.to_vec());
+            Ok(())
+        }
+        fn fire(&self, gsi: u32) -> std::io::Result<()> {
+            self.fired.lock().push(gsi);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn routes_are_pushed_only_on_change() {
+        let fake = Arc::new(FakeBackend::default());
+        let routes = GsiRoutes::new(Box::new(fake.clone()));
+        let msg = MsiMessage {
+            address: 0xfee0_0000,
+            data: 0x30,
+        };
+        routes.set(4, Some(msg)).unwrap();
+        routes.set(4, Some(msg)).unwrap();
+        assert_eq!(fake.tables.lock().len(), 1);
+        routes.fire(4);
+        routes.fire(5);
+        assert_eq!(*fake.fired.lock(), vec![4]);
+        routes.set(4, None).unwrap();
+        assert_eq!(fake.tables.lock().last().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn allocation_reuses_released() {
+        let fake = Arc::new(FakeBackend::default());
+        let routes = GsiRoutes::new(Box::new(fake));
+        let a = routes.allocate().unwrap();
+        assert_eq!(a, FIRST_MSI_GSI);
+        routes.release(a).unwrap();
+        assert_eq!(routes.allocate().unwrap(), a);
+    }
+}
