@@ -5,6 +5,14 @@ use std::process::Command;
 
 /// `cargo build --release -p openvmm_entry`, output shown.
 pub fn build_openvmm_release() -> anyhow::Result<()> {
+    if let Some(p) = std::env::var_os(petri::paths::OPENVMM_ENV) {
+        crate::util::step(&format!(
+            "using {} from {} (not building openvmm)",
+            std::path::Path::new(&p).display(),
+            petri::paths::OPENVMM_ENV
+        ));
+        return Ok(());
+    }
     crate::util::step("building openvmm (cargo build --release -p openvmm_entry)");
     let status = Command::new(cargo())
         .args(["build", "--release", "-p", "openvmm_entry"])

@@ -88,7 +88,8 @@ pub fn main(args: &[String]) -> anyhow::Result<i32> {
     crate::artifacts::restore(false)?;
     crate::cargo::build_openvmm_release()?;
     match petri::host_decision() {
-        HostDecision::Use(mode, why) => eprintln!("flowey: host mode: {mode} ({why})"),
+        // petri prints the host mode line itself.
+        HostDecision::Use(..) => {}
         HostDecision::Skip(why) => {
             eprintln!("flowey: cannot boot a guest on this machine: {why}");
             return Ok(1);

@@ -50,11 +50,12 @@ fn run_one(openvmm: &Path, a: &Artifacts, vm: &PreparedVm) -> Result<GuestRun, P
     let deadline = start + vm.cfg.timeout;
     let mut console = String::new();
     let mut timed_out = false;
+    let mut streamer = crate::lines::Streamer::default();
     loop {
         match reader.next(deadline) {
             Next::Line(l) => {
-                if vm.cfg.stream && !crate::lines::is_marker(&l) {
-                    println!("{l}");
+                if vm.cfg.stream {
+                    streamer.line(&l);
                 }
                 console.push_str(&l);
                 console.push('\n');

@@ -67,3 +67,27 @@ impl LineReader {
 pub(crate) fn is_marker(line: &str) -> bool {
     line.contains(crate::markers::GUEST_PREFIX) || line.contains(crate::markers::L1_PREFIX)
 }
+
+/// Prints a guest console to stdout as it arrives, hiding petri's markers and
+/// the blank line the guest's `/init` prints before its exit sentinel.
+#[derive(Default)]
+pub(crate) struct Streamer {
+    blank: bool,
+}
+
+impl Streamer {
+    /// Handles one console line.
+    pub fn line(&mut self, line: &str) {
+        if is_marker(line) {
+            self.blank = false;
+            return;
+        }
+        if self.blank {
+            println!();
+        }
+        self.blank = line.is_empty();
+        if !self.blank {
+            println!("{line}");
+        }
+    }
+}

@@ -56,7 +56,7 @@ impl L1Options {
     /// Defaults, overridden by the environment.
     pub fn from_env() -> Self {
         Self {
-            smp: env_num("PETRI_L1_SMP", 2),
+            smp: env_num("PETRI_L1_SMP", 1),
             memory_mb: env_num("PETRI_L1_MEMORY_MB", 4096),
             retries: env_num("PETRI_L1_RETRIES", 2),
             boot_timeout: Duration::from_secs(env_num("PETRI_L1_BOOT_TIMEOUT", 150)),
@@ -183,6 +183,7 @@ pub fn binary_archive<W: Write>(
                 .arg("-o")
                 .arg(&tmp)
                 .arg(bin)
+                .stderr(Stdio::null())
                 .status()
                 .map(|s| s.success())
                 .unwrap_or(false);
@@ -203,6 +204,38 @@ pub fn binary_archive<W: Write>(
                 PetriError::Setup(format!("reading {lib} (needed by openvmm): {e}"))
             })?;
             w.file(&lib, 0o755, &bytes)?;
+        }
+    }
+    Ok(())
+}
+
+/// Environment variable listing extra host paths (`:`-separated) to copy into
+/// the test host at the same paths: files with the libraries `ldd` lists for
+/// them, directories recursively. For tools a job needs (e.g. a stand-in VMM).
+pub const L1_EXTRA_ENV: &str = "PETRI_L1_EXTRA";
+
+fn add_extra_paths<W: Write>(w: &mut CpioWriter<W>) -> Result<(), PetriError> {
+    let Ok(list) = std::env::var(L1_EXTRA_ENV) else {
+        return Ok(());
+    };
+    for p in list.split(':').filter(|p| !p.is_empty()) {
+        add_tree(w, Path::new(p))?;
+    }
+    Ok(())
+}
+
+fn add_tree<W: Write>(w: &mut CpioWriter<W>, p: &Path) -> Result<(), PetriError> {
+    if p.is_dir() {
+        for e in std::fs::read_dir(p)? {
+            add_tree(w, &e?.path())?;
+        }
+        return Ok(());
+    }
+    let dest = p.to_string_lossy().into_owned();
+    w.file(&dest, 0o755, &std::fs::read(p)?)?;
+    if let Ok(out) = Command::new("ldd").arg(p).output() {
+        for lib in parse_ldd(&String::from_utf8_lossy(&out.stdout)) {
+            w.file(&lib, 0o755, &std::fs::read(&lib)?)?;
         }
     }
     Ok(())
@@ -246,6 +279,7 @@ pub(crate) fn run(
         .collect();
     let mut payload = CpioWriter::new(Vec::new());
     let payload = binary_archive(&mut payload, openvmm, names::L1_OPENVMM)
+        .and_then(|()| add_extra_paths(&mut payload))
         .and_then(|()| Ok(payload.finish()?));
     let payload = match payload {
         Ok(p) => p,
@@ -445,6 +479,7 @@ fn boot_once(
     let mut failure: Option<String> = None;
     let mut setup_error: Option<String> = None;
     let mut done = false;
+    let mut streamer = crate::lines::Streamer::default();
     loop {
         match reader.next(deadline) {
             Next::Line(line) => {
@@ -456,7 +491,7 @@ fn boot_once(
                                 console.push_str(before);
                                 console.push('\n');
                                 if jobs[*id].stream {
-                                    println!("{before}");
+                                    streamer.line(before);
                                 }
                             }
                         }
@@ -485,8 +520,12 @@ fn boot_once(
                                 }
                             }
                             L1Marker::JobEnd { id, status, ms } => {
-                                if let Some((cur, console, timed_out)) = current.take() {
+                                if let Some((cur, mut console, timed_out)) = current.take() {
                                     if cur == id {
+                                        // The marker's leading newline.
+                                        if console.ends_with("\n\n") {
+                                            console.pop();
+                                        }
                                         results[id] = Some(Ok(L1JobResult {
                                             status,
                                             timed_out,
@@ -508,8 +547,8 @@ fn boot_once(
                     }
                     None => {
                         if let Some((id, console, _)) = current.as_mut() {
-                            if jobs[*id].stream && !crate::lines::is_marker(&line) {
-                                println!("{line}");
+                            if jobs[*id].stream {
+                                streamer.line(&line);
                             }
                             console.push_str(&line);
                             console.push('\n');

@@ -40,6 +40,8 @@ pub const EBDA_START: u64 = 0x9FC00;
 pub const ACPI_START: u64 = 0xE0000;
 /// End of the ACPI area.
 pub const ACPI_END: u64 = 0x100000;
+/// The BIOS reset entry (F000:FFF0) a real-mode far jump to the firmware lands on.
+pub const BIOS_RESET_ENTRY: u64 = 0xFFFF0;
 /// Where the kernel is loaded (1 MiB).
 pub const KERNEL_START: u64 = 0x100000;
 

@@ -5,6 +5,7 @@ use crate::config::VmConfig;
 use vmm_core::acpi;
 use vmm_core::acpi::AcpiPlatform;
 use vmm_core::acpi::SerialDescription;
+use vmm_core::chipset::cmos;
 use vmm_core::chipset::power;
 use vmm_core::chipset::serial;
 use vmm_core::layout;
@@ -28,6 +29,8 @@ pub fn acpi_platform(config: &VmConfig) -> AcpiPlatform {
                 irq: serial::COM2_IRQ,
             },
         ],
+        rtc_io_base: cmos::CMOS_BASE,
+        rtc_irq: cmos::CMOS_IRQ,
         sleep_port: power::SLEEP_PORT,
         reset_port: power::RESET_PORT,
         reset_value: power::RESET_VALUE,

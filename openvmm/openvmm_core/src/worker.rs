@@ -105,7 +105,7 @@ pub fn run(config: &VmConfig) -> anyhow::Result<ExitReason> {
 
     let tables = platform::acpi_tables(config);
     anyhow::ensure!(
-        layout::ACPI_START + tables.span() <= layout::ACPI_END,
+        layout::ACPI_START + tables.span() <= layout::BIOS_RESET_ENTRY,
         "ACPI tables do not fit below 1 MiB ({} bytes)",
         tables.span()
     );
@@ -114,6 +114,10 @@ pub fn run(config: &VmConfig) -> anyhow::Result<ExitReason> {
             .write_at(*addr, bytes)
             .context("writing ACPI tables")?;
     }
+
+    memory
+        .write_at(layout::BIOS_RESET_ENTRY, &power::reset_entry_stub())
+        .context("writing the reset entry stub")?;
 
     let entry = loader::load(
         &memory,

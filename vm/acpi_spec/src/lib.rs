@@ -8,6 +8,7 @@
 pub mod fadt;
 pub mod gas;
 pub mod header;
+pub mod iort;
 pub mod madt;
 pub mod rsdp;
 pub mod table;

@@ -47,7 +47,17 @@ pub(super) fn build(p: &AcpiPlatform) -> Vec<u8> {
             )
         })
         .collect();
-    let children: Vec<&dyn Aml> = devices.iter().map(|d| d as &dyn Aml).collect();
+    // The CMOS RTC, so Linux's rtc_cmos binds through PNP with its IRQ 8 as a GSI
+    // (hardware-reduced ACPI has no legacy IRQ numbers to fall back on).
+    let rtc_hid = aml::EISAName::new("PNP0B00");
+    let rtc_io = aml::IO::new(p.rtc_io_base, p.rtc_io_base, 1, 2);
+    let rtc_irq = aml::Interrupt::new(true, true, false, false, p.rtc_irq.into());
+    let rtc_crs = aml::ResourceTemplate::new(vec![&rtc_io, &rtc_irq]);
+    let rtc_hid_name = aml::Name::new("_HID".into(), &rtc_hid);
+    let rtc_crs_name = aml::Name::new("_CRS".into(), &rtc_crs);
+    let rtc = aml::Device::new("RTC_".into(), vec![&rtc_hid_name, &rtc_crs_name]);
+    let mut children: Vec<&dyn Aml> = devices.iter().map(|d| d as &dyn Aml).collect();
+    children.push(&rtc);
     aml::Scope::new("\\_SB_".into(), children).to_aml_bytes(&mut body);
 
     let zero = 0u8;

@@ -31,6 +31,10 @@ pub struct AcpiPlatform {
     pub ioapic_address: u32,
     /// Legacy serial ports.
     pub serial_ports: Vec<SerialDescription>,
+    /// CMOS RTC I/O base.
+    pub rtc_io_base: u16,
+    /// CMOS RTC ISA IRQ.
+    pub rtc_irq: u8,
     /// Sleep control/status register port.
     pub sleep_port: u16,
     /// Reset register port.
@@ -142,6 +146,8 @@ mod tests {
                     irq: 3,
                 },
             ],
+            rtc_io_base: 0x70,
+            rtc_irq: 8,
             sleep_port: 0x600,
             reset_port: 0x601,
             reset_value: 1,

@@ -7,6 +7,8 @@ use std::time::SystemTime;
 
 /// Index port.
 pub const CMOS_BASE: u16 = 0x70;
+/// ISA IRQ (described in ACPI; this model raises no interrupts).
+pub const CMOS_IRQ: u8 = 8;
 /// Two ports: index and data.
 pub const CMOS_SIZE: u64 = 2;
 

@@ -17,6 +17,17 @@ pub const I8042_COMMAND_PORT: u16 = 0x64;
 
 const SLP_EN: u8 = 1 << 5;
 
+/// Real-mode code placed at the BIOS reset entry (F000:FFF0, [`crate::layout::BIOS_RESET_ENTRY`]).
+///
+/// There is no firmware, but Linux's reboot fallbacks (on hardware-reduced ACPI its
+/// default is EFI, then a jump to the BIOS reset entry) expect something there. The
+/// stub writes the reset register: `mov dx, RESET_PORT; mov al, RESET_VALUE;
+/// out dx, al; hlt; jmp $-3`.
+pub fn reset_entry_stub() -> [u8; 10] {
+    let [lo, hi] = RESET_PORT.to_le_bytes();
+    [0xba, lo, hi, 0xb0, RESET_VALUE, 0xee, 0xf4, 0xeb, 0xfd, 0x90]
+}
+
 /// What the guest asked the platform to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PowerRequest {
@@ -49,6 +60,7 @@ impl BusDevice for PowerRegisters {
 
     fn write(&self, offset: u64, data: &[u8]) {
         let Some(&value) = data.first() else { return };
+        tracing::debug!(offset, value, "power register write");
         match offset {
             0 if value & SLP_EN != 0 && (value >> 2) & 7 == S5_SLP_TYP => {
                 (self.handler)(PowerRequest::PowerOff)

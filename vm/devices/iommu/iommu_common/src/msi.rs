@@ -74,7 +74,9 @@ mod tests {
             address: 0xfee0_0000,
             data: 0x41,
         };
-        let r = PassthroughMsi.remap(RequesterId::new(0, 0x10), msg).unwrap();
+        let r = PassthroughMsi
+            .remap(RequesterId::new(0, 0x10), msg)
+            .unwrap();
         assert_eq!(r.msg, msg);
         assert_eq!(r.device_id, None);
     }

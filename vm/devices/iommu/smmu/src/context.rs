@@ -57,12 +57,17 @@ fn region(
         return Err(BadCd);
     }
     let input_bits = input_bits_from_tsz(tsz).ok_or(BadCd)?;
+    // A TTB beyond the effective IPS makes the CD invalid (IHI 0070 §3.4, §5.4.2).
+    let base = ttb.ttb() << 4;
+    if base >> output_bits != 0 {
+        return Err(BadCd);
+    }
     Ok(Region {
         walk: WalkParams {
             granule,
             input_bits,
             start_level: granule.start_level(input_bits),
-            ttb: ttb.ttb() << 4,
+            ttb: base,
             output_bits,
             affd,
             stage: Stage::One {
@@ -173,7 +178,11 @@ mod tests {
     fn hostile_cd() {
         let caps = SmmuConfig::default();
         for (t0sz, tg0) in [(15, 0), (40, 0), (63, 2), (0, 1), (16, 3)] {
-            assert_eq!(decode_cd(&cd(t0sz, tg0), &caps, false), Err(BadCd), "{t0sz} {tg0}");
+            assert_eq!(
+                decode_cd(&cd(t0sz, tg0), &caps, false),
+                Err(BadCd),
+                "{t0sz} {tg0}"
+            );
         }
         let mut c = cd(16, 0);
         c.0[0] &= !(1 << 41);
@@ -192,6 +201,11 @@ mod tests {
             ..caps
         };
         assert_eq!(decode_cd(&cd(16, 2), &no16, false), Err(BadCd));
+        // TTB0 beyond the effective IPS (32 bits): C_BAD_CD, not a walk fault.
+        let mut c = cd(16, 0);
+        c.0[0] &= !(7 << 32);
+        c.0[1] = CdTtb::new().with_ttb((1 << 32) >> 4).into_bits();
+        assert_eq!(decode_cd(&c, &caps, false), Err(BadCd), "TTB0 > IPS");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Event queue writes with overflow (IHI 0070 §3.5.3 "Event queue", §7.4
 //! "Event queue overflow").
 
+use crate::irq::SmmuIrq;
 use crate::mem::write_dwords;
 use crate::queue::Queue;
 use crate::spec::event::EventRecord;
@@ -9,7 +10,6 @@ use crate::spec::regs::Gerror;
 use crate::spec::regs::EVENTQ_CONS_OVACKFLG;
 use crate::spec::regs::EVENTQ_PROD_OVFLG;
 use crate::state::State;
-use crate::irq::SmmuIrq;
 
 impl State {
     /// The event queue's geometry.

@@ -183,13 +183,18 @@ fn decode_s2(ste: &Ste, caps: &SmmuConfig) -> Result<S2Stream, BadSte> {
     if start_bits < 1 || start_bits > g.stride() as i64 + 4 {
         return Err(BadSte);
     }
+    // An S2TTB beyond the effective S2PS makes the STE invalid (IHI 0070 §3.4).
+    let output_bits = effective_out_bits(w2.s2ps(), caps);
+    if ste.s2ttb() >> output_bits != 0 {
+        return Err(BadSte);
+    }
     Ok(S2Stream {
         walk: WalkParams {
             granule: g,
             input_bits,
             start_level,
             ttb: ste.s2ttb(),
-            output_bits: effective_out_bits(w2.s2ps(), caps),
+            output_bits,
             affd: w2.s2affd(),
             stage: Stage::Two,
         },
@@ -257,7 +262,10 @@ mod tests {
 
     fn s2_ste(tg: u8, t0sz: u8, sl0: u8) -> Ste {
         Ste([
-            Ste0::new().with_v(true).with_config(config::S2_TRANS).into_bits(),
+            Ste0::new()
+                .with_v(true)
+                .with_config(config::S2_TRANS)
+                .into_bits(),
             0,
             Ste2::new()
                 .with_s2aa64(true)
@@ -310,7 +318,10 @@ mod tests {
             m.write_plain(0x10_0000 + 3 * 8, &l1.into_bits()).unwrap();
             assert_eq!(fetch_ste(&m, &st, sid), Err(LookupError::BadStreamId));
             // Span 0: no L2 table.
-            assert_eq!(fetch_ste(&m, &st, 1 << split), Err(LookupError::BadStreamId));
+            assert_eq!(
+                fetch_ste(&m, &st, 1 << split),
+                Err(LookupError::BadStreamId)
+            );
         }
     }
 
@@ -320,13 +331,26 @@ mod tests {
         let m = mem();
         let st = Strtab::new(
             StrtabBase::new().with_addr(0x10_0000 >> 6),
-            StrtabBaseCfg::new().with_log2size(16).with_fmt(1).with_split(6),
+            StrtabBaseCfg::new()
+                .with_log2size(16)
+                .with_fmt(1)
+                .with_split(6),
             &caps(),
         );
         for span in [8u8, 12, 31] {
-            m.write_plain(0x10_0000, &L1Std::new().with_span(span).with_l2ptr(0x20_0000 >> 6).into_bits())
-                .unwrap();
-            assert_eq!(fetch_ste(&m, &st, 0), Err(LookupError::BadStreamId), "span {span}");
+            m.write_plain(
+                0x10_0000,
+                &L1Std::new()
+                    .with_span(span)
+                    .with_l2ptr(0x20_0000 >> 6)
+                    .into_bits(),
+            )
+            .unwrap();
+            assert_eq!(
+                fetch_ste(&m, &st, 0),
+                Err(LookupError::BadStreamId),
+                "span {span}"
+            );
         }
     }
 
@@ -347,7 +371,10 @@ mod tests {
         for split in [0u8, 5, 7, 9, 11, 31] {
             let st = Strtab::new(
                 StrtabBase::new().with_addr(0x10_0000 >> 6),
-                StrtabBaseCfg::new().with_log2size(16).with_fmt(1).with_split(split),
+                StrtabBaseCfg::new()
+                    .with_log2size(16)
+                    .with_fmt(1)
+                    .with_split(split),
                 &caps(),
             );
             assert_eq!(st.split, Some(6), "split {split}");
@@ -374,16 +401,34 @@ mod tests {
     #[test]
     fn ste_configs() {
         let c = caps();
-        let mk = |cfg: u8| Ste([Ste0::new().with_v(true).with_config(cfg).into_bits(), 0, 0, 0, 0, 0, 0, 0]);
+        let mk = |cfg: u8| {
+            Ste([
+                Ste0::new().with_v(true).with_config(cfg).into_bits(),
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+            ])
+        };
         assert_eq!(decode_ste(&Ste::default(), &c), Err(BadSte));
         assert_eq!(decode_ste(&mk(config::ABORT), &c), Ok(StreamConfig::Abort));
-        assert_eq!(decode_ste(&mk(config::BYPASS), &c), Ok(StreamConfig::Bypass));
+        assert_eq!(
+            decode_ste(&mk(config::BYPASS), &c),
+            Ok(StreamConfig::Bypass)
+        );
         for reserved in 1..4 {
             assert_eq!(decode_ste(&mk(reserved), &c), Err(BadSte));
         }
         assert!(matches!(
             decode_ste(&mk(config::S1_TRANS), &c),
-            Ok(StreamConfig::Translate { s1: Some(_), s2: None, .. })
+            Ok(StreamConfig::Translate {
+                s1: Some(_),
+                s2: None,
+                ..
+            })
         ));
         // S1CDMax above SSIDSIZE.
         let mut ste = mk(config::S1_TRANS);
@@ -404,7 +449,10 @@ mod tests {
         };
         // 4K, 40-bit IPA from level 1 (with 2 concatenated tables).
         let w = s2(&s2_ste(0, 24, 1)).unwrap();
-        assert_eq!((w.granule, w.start_level, w.input_bits), (Granule::K4, 1, 40));
+        assert_eq!(
+            (w.granule, w.start_level, w.input_bits),
+            (Granule::K4, 1, 40)
+        );
         // 16K, 36-bit IPA from level 2.
         let w = s2(&s2_ste(2, 28, 1)).unwrap();
         assert_eq!((w.granule, w.start_level), (Granule::K16, 2));
@@ -421,19 +469,48 @@ mod tests {
         let mut ste = s2_ste(0, 24, 1);
         ste.0[2] &= !(1 << 51);
         assert_eq!(decode_ste(&ste, &c), Err(BadSte), "S2AA64=0");
-        assert_eq!(decode_ste(&s2_ste(3, 24, 1), &c), Err(BadSte), "S2TG reserved");
-        assert_eq!(decode_ste(&s2_ste(0, 24, 3), &c), Err(BadSte), "S2SL0 reserved");
-        assert_eq!(decode_ste(&s2_ste(0, 15, 2), &c), Err(BadSte), "S2T0SZ too small");
-        assert_eq!(decode_ste(&s2_ste(0, 40, 0), &c), Err(BadSte), "S2T0SZ too big");
+        assert_eq!(
+            decode_ste(&s2_ste(3, 24, 1), &c),
+            Err(BadSte),
+            "S2TG reserved"
+        );
+        assert_eq!(
+            decode_ste(&s2_ste(0, 24, 3), &c),
+            Err(BadSte),
+            "S2SL0 reserved"
+        );
+        assert_eq!(
+            decode_ste(&s2_ste(0, 15, 2), &c),
+            Err(BadSte),
+            "S2T0SZ too small"
+        );
+        assert_eq!(
+            decode_ste(&s2_ste(0, 40, 0), &c),
+            Err(BadSte),
+            "S2T0SZ too big"
+        );
         // 4K, 32-bit IPA cannot start at level 0 (no bits left for it).
-        assert_eq!(decode_ste(&s2_ste(0, 32, 2), &c), Err(BadSte), "level 0 for 32 bits");
+        assert_eq!(
+            decode_ste(&s2_ste(0, 32, 2), &c),
+            Err(BadSte),
+            "level 0 for 32 bits"
+        );
         // 4K, 48-bit IPA cannot start at level 2 (would need 2^18 concatenated tables).
-        assert_eq!(decode_ste(&s2_ste(0, 16, 0), &c), Err(BadSte), "level 2 for 48 bits");
+        assert_eq!(
+            decode_ste(&s2_ste(0, 16, 0), &c),
+            Err(BadSte),
+            "level 2 for 48 bits"
+        );
         let no_s2 = SmmuConfig {
             stage2: false,
             ..caps()
         };
         assert_eq!(decode_ste(&s2_ste(0, 24, 1), &no_s2), Err(BadSte));
+        // S2TTB beyond the effective S2PS (40 bits here): C_BAD_STE, not a walk fault.
+        let mut far = s2_ste(0, 24, 1);
+        far.0[2] = (far.0[2] & !(7 << 48)) | (2 << 48);
+        far.0[3] = Ste3::new().with_s2ttb((1 << 40) >> 4).into_bits();
+        assert_eq!(decode_ste(&far, &c), Err(BadSte), "S2TTB > S2PS");
         let mut nested = s2_ste(0, 24, 1);
         nested.0[0] |= (config::NESTED as u64) << 1;
         assert_eq!(decode_ste(&nested, &no_s2), Err(BadSte));

@@ -95,8 +95,13 @@ impl Pipeline<'_> {
                 if ssid.is_some() {
                     return Err(Fault::recorded(
                         DmaFaultKind::BadConfig,
-                        origin.simple(id::C_BAD_SUBSTREAMID),
+                        origin.bad_substream(),
                     ));
+                }
+                // Both stages bypassed: the address is still checked against the OAS
+                // and reported as a stage 1 Address Size fault (IHI 0070 §3.4).
+                if iova >> self.caps.oas_bits != 0 {
+                    return Err(Self::bypass_addr_size(&origin));
                 }
                 return Ok(Translation {
                     gpa: iova,
@@ -112,20 +117,19 @@ impl Pipeline<'_> {
         let mut ipa = iova;
         let mut shift = u32::MAX;
         let mut perms = DmaPerms::RW;
+        let bad_substream = || Fault::recorded(DmaFaultKind::BadConfig, origin.bad_substream());
+        let stream_disabled = || Fault::recorded(DmaFaultKind::Blocked, origin.stream_disabled());
+        // IHI 0070 §7.3.7 (F_STREAM_DISABLED) and §7.3.9 (C_BAD_SUBSTREAMID).
         let cd_index = match (s1, ssid) {
-            (None, Some(_)) => {
-                return Err(Fault::recorded(
-                    DmaFaultKind::BadConfig,
-                    origin.simple(id::C_BAD_SUBSTREAMID),
-                ))
-            }
+            (None, Some(_)) => return Err(bad_substream()),
             (None, None) => None,
             (Some(s1), Some(ssid)) => {
                 if s1.s1cdmax == 0 || (ssid as u64) >> s1.s1cdmax != 0 {
-                    return Err(Fault::recorded(
-                        DmaFaultKind::BadConfig,
-                        origin.simple(id::C_BAD_SUBSTREAMID),
-                    ));
+                    return Err(bad_substream());
+                }
+                // With S1DSS = SUBSTREAM0, CD 0 is reserved for non-substream traffic.
+                if ssid == 0 && s1.s1dss == s1dss::SUBSTREAM0 {
+                    return Err(stream_disabled());
                 }
                 Some((s1, ssid))
             }
@@ -133,14 +137,14 @@ impl Pipeline<'_> {
             (Some(s1), None) => match s1.s1dss {
                 s1dss::BYPASS => None,
                 s1dss::SUBSTREAM0 => Some((s1, 0)),
-                _ => {
-                    return Err(Fault::recorded(
-                        DmaFaultKind::Blocked,
-                        origin.simple(id::F_STREAM_DISABLED),
-                    ))
-                }
+                _ => return Err(stream_disabled()),
             },
         };
+        // Stage 1 bypassed: the input goes to stage 2 as the IPA, but must fit the IAS
+        // first, else a stage 1 Address Size fault (IHI 0070 §3.4).
+        if cd_index.is_none() && iova >> self.ias() != 0 {
+            return Err(Self::bypass_addr_size(&origin));
+        }
         if let Some((s1, index)) = cd_index {
             let cd_ipa = s1.cd_table + index as u64 * CD_SIZE;
             let cd_pa = match &s2 {
@@ -190,7 +194,7 @@ impl Pipeline<'_> {
                     ..
                 } => Fault::recorded(
                     DmaFaultKind::WalkError,
-                    origin.walk_eabt(FaultClass::Ttd, pa),
+                    origin.walk_eabt(false, FaultClass::Ttd, pa),
                 ),
             })?;
             ipa = out.oa;
@@ -232,10 +236,27 @@ impl Pipeline<'_> {
                     Fault::silent(walk_kind(f))
                 }
             }
-            WalkError::Fetch { addr, .. } => Fault::recorded(
-                DmaFaultKind::WalkError,
-                origin.walk_eabt(class, addr),
-            ),
+            WalkError::Fetch { addr, .. } => {
+                Fault::recorded(DmaFaultKind::WalkError, origin.walk_eabt(true, class, addr))
+            }
         })
     }
+
+    /// The intermediate address size: the OAS, as only AArch64 tables are supported
+    /// (IDR0.TTF = 0b10) (IHI 0070 §3.4).
+    fn ias(&self) -> u32 {
+        self.caps.oas_bits
+    }
+
+    /// A stage 1 Address Size fault for an address that bypassed stage 1: S2 = 0,
+    /// CLASS = IN, always recorded (no CD controls it) (IHI 0070 §7.3.14).
+    fn bypass_addr_size(origin: &Origin) -> Fault {
+        Fault::recorded(
+            DmaFaultKind::AddressSize,
+            origin.translation(id::F_ADDR_SIZE, false, FaultClass::In, 0),
+        )
+    }
 }
+
+#[cfg(test)]
+mod tests;

@@ -400,7 +400,11 @@ mod tests {
                 assert_eq!(out.size_shift, size);
                 assert_eq!(out.oa, oa | (iova & mask(size)));
             } else {
-                assert_eq!(r, Err(WalkError::Fault(WalkFault::Translation)), "{g:?} {level}");
+                assert_eq!(
+                    r,
+                    Err(WalkError::Fault(WalkFault::Translation)),
+                    "{g:?} {level}"
+                );
             }
         }
     }
@@ -505,9 +509,21 @@ mod tests {
     fn stage2_permissions() {
         let mut p = s1(Granule::K4, 39, 0x8000_0000);
         p.stage = Stage::Two;
-        for (s2ap, read, write) in [(0u64, false, false), (1, true, false), (2, false, true), (3, true, true)] {
+        for (s2ap, read, write) in [
+            (0u64, false, false),
+            (1, true, false),
+            (2, false, true),
+            (3, true, true),
+        ] {
             let mut m = Mem::default();
-            map(&mut m, &p, 0x1000, 3, 0b11 | (1 << 10) | (s2ap << 6), 0x5000);
+            map(
+                &mut m,
+                &p,
+                0x1000,
+                3,
+                0b11 | (1 << 10) | (s2ap << 6),
+                0x5000,
+            );
             assert_eq!(walk(&p, 0x1000, false, &mut m.fetch()).is_ok(), read);
             assert_eq!(walk(&p, 0x1000, true, &mut m.fetch()).is_ok(), write);
         }

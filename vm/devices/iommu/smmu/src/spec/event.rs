@@ -102,8 +102,13 @@ pub struct EventFault1 {
     /// Fault class ([`FaultClass`]).
     #[bits(2)]
     pub class: u8,
-    #[bits(22)]
-    _reserved42: u32,
+    #[bits(2)]
+    _reserved42: u8,
+    /// F_PERMISSION with CLASS = TT: the stage 1 descriptor access that faulted at
+    /// stage 2 was a read (1) or a write (0) (IHI 0070 §7.3.16, TTRnW).
+    pub ttrnw: bool,
+    #[bits(19)]
+    _reserved45: u32,
 }
 
 /// One event record as four doublewords (IHI 0070 §7.3).
@@ -150,5 +155,6 @@ mod tests {
         assert_eq!(EventFault1::new().with_rnw(true).into_bits(), 1 << 35);
         assert_eq!(EventFault1::new().with_s2(true).into_bits(), 1 << 39);
         assert_eq!(EventFault1::new().with_class(2).into_bits(), 2 << 40);
+        assert_eq!(EventFault1::new().with_ttrnw(true).into_bits(), 1 << 44);
     }
 }
