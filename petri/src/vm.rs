@@ -79,7 +79,7 @@ impl PetriVmConfig {
                 std::env::var("PETRI_GUEST_TIMEOUT")
                     .ok()
                     .and_then(|s| s.parse().ok())
-                    .unwrap_or(300),
+                    .unwrap_or(120),
             ),
             stream: false,
         }

@@ -9,27 +9,7 @@
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 
-/// An MSI as it appears on the bus: the address the device writes and the data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct MsiMessage {
-    /// The 64-bit message address (x2APIC destinations above 255 in bits 63:40 per
-    /// KVM_X2APIC_API_USE_32BIT_IDS).
-    pub address: u64,
-    /// The message data.
-    pub data: u32,
-}
-
-impl MsiMessage {
-    /// Vector (data bits 7:0).
-    pub fn vector(&self) -> u8 {
-        self.data as u8
-    }
-
-    /// Whether the message is level-triggered (data bit 15).
-    pub fn level_triggered(&self) -> bool {
-        self.data & (1 << 15) != 0
-    }
-}
+pub use iommu_common::MsiMessage;
 
 /// The kernel side of interrupt delivery: installs GSI routes and fires them.
 pub trait GsiBackend: Send + Sync {

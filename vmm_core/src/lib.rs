@@ -2,7 +2,11 @@
 //! (IOAPIC, UARTs, CMOS, power control) and the ACPI builder.
 
 pub mod acpi;
-pub mod bus;
+
+/// Port and MMIO dispatch (re-exported from `device_bus`).
+pub mod bus {
+    pub use device_bus::*;
+}
 pub mod chipset;
 pub mod control;
 pub mod irq;

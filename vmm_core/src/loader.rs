@@ -164,10 +164,12 @@ pub fn load(memory: &GuestMemory, config: &BootConfig<'_>) -> Result<BootEntry, 
             Some(GuestAddress(layout::KERNEL_START)),
         )
         .map_err(|e| kernel_err(e.to_string()))?;
-        let mut params = boot_params::default();
-        params.hdr = loaded
-            .setup_header
-            .ok_or_else(|| kernel_err("bzImage without a setup header".into()))?;
+        let mut params = boot_params {
+            hdr: loaded
+                .setup_header
+                .ok_or_else(|| kernel_err("bzImage without a setup header".into()))?,
+            ..Default::default()
+        };
         let initrd_max = u64::from(params.hdr.initrd_addr_max);
         let initrd = load_initrd(memory, config, loaded.kernel_end, low_end, initrd_max)?;
         params.hdr.type_of_loader = 0xff;

@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod dma;
+pub mod dma_target;
 pub mod msi;
 pub mod requester;
 
@@ -21,11 +22,15 @@ pub use dma::DmaFaultKind;
 pub use dma::DmaPerms;
 pub use dma::DmaRequest;
 pub use dma::DmaTranslator;
+pub use dma_target::DmaTarget;
 pub use dma::IdentityTranslator;
 pub use dma::Translation;
 pub use msi::MsiBlocked;
 pub use msi::MsiMessage;
 pub use msi::MsiRemapper;
+pub use msi::MsiSink;
+pub use msi::RemapChangeListener;
 pub use msi::PassthroughMsi;
 pub use msi::RemappedMsi;
 pub use requester::RequesterId;
+pub use requester::RequesterIdCell;

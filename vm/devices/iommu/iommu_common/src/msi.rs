@@ -51,6 +51,21 @@ pub trait MsiRemapper: Send + Sync {
     fn remap(&self, requester: RequesterId, msg: MsiMessage) -> Result<RemappedMsi, MsiBlocked>;
 }
 
+/// Delivers an MSI as-is (no remapping): how an IOMMU raises its own interrupts
+/// (fault events, completion waits, event logs), which are never remapped.
+pub trait MsiSink: Send + Sync {
+    /// Delivers `msg`.
+    fn signal_msi(&self, msg: MsiMessage);
+}
+
+/// Told when an interrupt remapper's decisions may have changed (a remapping-table
+/// invalidation, remapping enabled or disabled, a new table pointer), so every live
+/// route can be remapped again. Called outside the remapper's locks.
+pub trait RemapChangeListener: Send + Sync {
+    /// Remapping state changed; re-run `MsiRemapper::remap` for live routes.
+    fn remapping_changed(&self);
+}
+
 /// No IOMMU: messages pass unchanged and untagged.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PassthroughMsi;

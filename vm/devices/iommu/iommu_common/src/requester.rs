@@ -1,5 +1,9 @@
 //! PCI requester identity.
 
+use std::sync::atomic::AtomicU32;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
 use std::fmt;
 
 /// A PCI requester: segment (PCI domain) plus bus/device/function, as carried in the
@@ -62,9 +66,45 @@ impl fmt::Display for RequesterId {
     }
 }
 
+/// A function's requester id, which changes when the guest renumbers the bus its port
+/// forwards to. Read it at the time of each DMA or MSI programming.
+#[derive(Clone, Debug)]
+pub struct RequesterIdCell(Arc<AtomicU32>);
+
+impl RequesterIdCell {
+    /// A cell for `segment`, bus 0, `devfn`.
+    pub fn new(segment: u16, bdf: u16) -> Self {
+        Self(Arc::new(AtomicU32::new(((segment as u32) << 16) | bdf as u32)))
+    }
+
+    /// The current requester id.
+    pub fn get(&self) -> RequesterId {
+        let v = self.0.load(Ordering::Acquire);
+        RequesterId::new((v >> 16) as u16, v as u16)
+    }
+
+    /// Changes the bus number (keeping segment and devfn).
+    pub fn set_bus(&self, bus: u8) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                Some((v & 0xffff_00ff) | ((bus as u32) << 8))
+            });
+    }
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rid_cell_follows_bus() {
+        let rid = RequesterIdCell::new(1, 0x0008);
+        assert_eq!(rid.get(), RequesterId::new(1, 0x0008));
+        rid.set_bus(5);
+        assert_eq!(rid.get(), RequesterId::new(1, 0x0508));
+    }
 
     #[test]
     fn parts_round_trip() {

@@ -1,5 +1,7 @@
 //! Port I/O and MMIO dispatch: devices claim ranges, vCPU exits are routed to them.
 
+#![forbid(unsafe_code)]
+
 use parking_lot::RwLock;
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,0 +1,3 @@
+//! dma_test
+
+#![forbid(unsafe_code)]

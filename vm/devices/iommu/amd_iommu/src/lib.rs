@@ -1,0 +1,3 @@
+//! amd_iommu
+
+#![forbid(unsafe_code)]

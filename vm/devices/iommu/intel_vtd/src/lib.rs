@@ -1,0 +1,3 @@
+//! intel_vtd
+
+#![forbid(unsafe_code)]

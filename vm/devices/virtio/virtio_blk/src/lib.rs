@@ -1,0 +1,3 @@
+//! virtio_blk
+
+#![forbid(unsafe_code)]
