@@ -105,7 +105,11 @@ impl GsiRoutes {
     pub fn fire(&self, gsi: u32) {
         if self.state.lock().routes.contains_key(&gsi) {
             if let Err(err) = self.backend.fire(gsi) {
-                tracing::warn!(gsi, error = &err as &dyn std::error::Error, "firing GSI failed");
+                tracing::warn!(
+                    gsi,
+                    error = &err as &dyn std::error::Error,
+                    "firing GSI failed"
+                );
             }
         }
     }

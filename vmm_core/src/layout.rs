@@ -83,8 +83,26 @@ pub enum MemoryType {
     Reserved,
 }
 
-/// The guest memory map as firmware reports it (e820 / PVH memmap).
-pub fn memory_map(memory_size: u64) -> Vec<(u64, u64, MemoryType)> {
+/// Start of the ECAM area (PCI Express configuration windows) in the MMIO hole.
+pub const ECAM_START: u64 = 0xE000_0000;
+/// End of the ECAM area (exclusive).
+pub const ECAM_END: u64 = 0xF000_0000;
+/// Start of the area for 32-bit PCI MMIO windows.
+pub const PCI_LOW_MMIO_START: u64 = MMIO_HOLE_START;
+/// End of the area for 32-bit PCI MMIO windows (exclusive).
+pub const PCI_LOW_MMIO_END: u64 = ECAM_START;
+/// Lowest address for 64-bit PCI MMIO windows (they also start above RAM).
+pub const PCI_HIGH_MMIO_MIN: u64 = 64 << 30;
+
+/// Where 64-bit PCI MMIO windows start for a guest with `memory_size` bytes of RAM.
+pub fn pci_high_mmio_start(memory_size: u64) -> u64 {
+    let ram_end = ram_ranges(memory_size).last().map_or(0, |r| r.end());
+    ram_end.max(PCI_HIGH_MMIO_MIN).next_multiple_of(1 << 30)
+}
+
+/// The guest memory map as firmware reports it (e820 / PVH memmap), with `reserved`
+/// ranges (ECAM windows) marked so the guest trusts them.
+pub fn memory_map(memory_size: u64, reserved: &[(u64, u64)]) -> Vec<(u64, u64, MemoryType)> {
     let ranges = ram_ranges(memory_size);
     let low = ranges[0];
     let mut map = vec![
@@ -92,6 +110,9 @@ pub fn memory_map(memory_size: u64) -> Vec<(u64, u64, MemoryType)> {
         (EBDA_START, ACPI_END - EBDA_START, MemoryType::Reserved),
         (KERNEL_START, low.end() - KERNEL_START, MemoryType::Ram),
     ];
+    for &(start, len) in reserved {
+        map.push((start, len, MemoryType::Reserved));
+    }
     if let Some(high) = ranges.get(1) {
         map.push((high.start, high.len, MemoryType::Ram));
     }
@@ -123,12 +144,23 @@ mod tests {
 
     #[test]
     fn memory_map_covers_ram() {
-        let map = memory_map(1 << 30);
+        let map = memory_map(1 << 30, &[(ECAM_START, 1 << 20)]);
         let ram: u64 = map
             .iter()
             .filter(|e| e.2 == MemoryType::Ram)
             .map(|e| e.1)
             .sum();
         assert_eq!(ram, (1 << 30) - (ACPI_END - EBDA_START));
+    }
+}
+
+#[cfg(test)]
+mod high_mmio_tests {
+    use super::*;
+
+    #[test]
+    fn high_mmio_above_ram_and_minimum() {
+        assert_eq!(pci_high_mmio_start(1 << 30), PCI_HIGH_MMIO_MIN);
+        assert_eq!(pci_high_mmio_start(100 << 30), 101 << 30);
     }
 }

@@ -13,3 +13,4 @@ pub mod irq;
 pub mod kvm;
 pub mod layout;
 pub mod loader;
+pub mod msi_routes;

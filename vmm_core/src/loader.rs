@@ -73,6 +73,8 @@ pub struct BootConfig<'a> {
     pub memory_size: u64,
     /// Where the ACPI RSDP is.
     pub rsdp: u64,
+    /// Ranges the memory map marks reserved (ECAM windows).
+    pub reserved: &'a [(u64, u64)],
 }
 
 /// A vm-memory view of the same host mappings, for linux-loader.
@@ -180,7 +182,7 @@ pub fn load(memory: &GuestMemory, config: &BootConfig<'_>) -> Result<BootEntry, 
             params.hdr.ramdisk_size = size as u32;
         }
         params.acpi_rsdp_addr = config.rsdp;
-        let map = layout::memory_map(config.memory_size);
+        let map = layout::memory_map(config.memory_size, config.reserved);
         for (i, (addr, size, typ)) in map.iter().enumerate() {
             params.e820_table[i].addr = *addr;
             params.e820_table[i].size = *size;
@@ -235,7 +237,7 @@ fn write_pvh_start_info(
 ) -> Result<(), LoadError> {
     const XEN_HVM_START_MAGIC: u32 = 0x336e_c578;
     let mem_err = |e: vm_memory::GuestMemoryError| LoadError::Memory(e.to_string());
-    let map = layout::memory_map(config.memory_size);
+    let map = layout::memory_map(config.memory_size, config.reserved);
     for (i, (addr, size, typ)) in map.iter().enumerate() {
         let entry = hvm_memmap_table_entry {
             addr: *addr,
@@ -248,7 +250,9 @@ fn write_pvh_start_info(
         };
         view.write_obj(
             entry,
-            GuestAddress(layout::PVH_MEMMAP + i as u64 * size_of::<hvm_memmap_table_entry>() as u64),
+            GuestAddress(
+                layout::PVH_MEMMAP + i as u64 * size_of::<hvm_memmap_table_entry>() as u64,
+            ),
         )
         .map_err(mem_err)?;
     }

@@ -1,5 +1,6 @@
 //! The one typed configuration every part of the VMM is built from.
 
+use crate::topology::TopologySpec;
 use std::path::PathBuf;
 
 /// Where a UART's output goes.
@@ -30,6 +31,8 @@ pub struct VmConfig {
     pub com1: SerialConfig,
     /// COM2 (ttyS1).
     pub com2: SerialConfig,
+    /// PCI Express root complexes, ports and devices.
+    pub topology: TopologySpec,
 }
 
 impl VmConfig {

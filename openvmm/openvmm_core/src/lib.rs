@@ -4,7 +4,9 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+mod pcie;
 mod platform;
+pub mod topology;
 mod worker;
 
 pub use config::SerialConfig;

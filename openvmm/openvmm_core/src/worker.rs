@@ -2,13 +2,16 @@
 
 use crate::config::SerialConfig;
 use crate::config::VmConfig;
+use crate::pcie;
 use crate::platform;
 use anyhow::Context;
 use guestmem::GuestMemory;
+use iommu_common::PassthroughMsi;
 use std::io::Write;
 use std::sync::Arc;
 use vmm_core::bus::Bus;
 use vmm_core::chipset::cmos;
+use vmm_core::chipset::ioapic;
 use vmm_core::chipset::ioapic::Ioapic;
 use vmm_core::chipset::ioapic::IoapicLine;
 use vmm_core::chipset::power;
@@ -20,6 +23,7 @@ use vmm_core::kvm;
 use vmm_core::kvm::vcpu::ExitTargets;
 use vmm_core::layout;
 use vmm_core::loader;
+use vmm_core::msi_routes::MsiRouteRegistry;
 
 fn serial_output(config: &SerialConfig) -> anyhow::Result<serial::SerialOutput> {
     Ok(match config {
@@ -50,9 +54,13 @@ pub fn run(config: &VmConfig) -> anyhow::Result<ExitReason> {
         config.processors
     );
 
+    let topology = config.topology.place(config.memory)?;
     let control = Arc::new(VmControl::new());
     let routes = Arc::new(GsiRoutes::new(Box::new(partition.gsi_backend())));
-    let ioapic = Ioapic::new(routes.clone());
+    let event_fds = Arc::new(kvm::KvmEventFds(partition.vm.clone()));
+    let registry =
+        MsiRouteRegistry::new(routes.clone(), event_fds.clone(), Arc::new(PassthroughMsi));
+    let ioapic = Ioapic::new(registry.ioapic_routing(platform::IOAPIC_REQUESTER, ioapic::NUM_PINS));
 
     let pio = Arc::new(Bus::new());
     let mmio = Arc::new(Bus::new());
@@ -103,7 +111,9 @@ pub fn run(config: &VmConfig) -> anyhow::Result<ExitReason> {
         Arc::new(power::I8042Reset::new(handler)),
     )?;
 
-    let tables = platform::acpi_tables(config);
+    let _root_complexes = pcie::build_root_complexes(&topology, &mmio, &registry)?;
+
+    let tables = platform::tables_for(config, &topology);
     anyhow::ensure!(
         layout::ACPI_START + tables.span() <= layout::BIOS_RESET_ENTRY,
         "ACPI tables do not fit below 1 MiB ({} bytes)",
@@ -127,6 +137,7 @@ pub fn run(config: &VmConfig) -> anyhow::Result<ExitReason> {
             cmdline: &config.cmdline,
             memory_size: config.memory,
             rsdp: tables.rsdp_address,
+            reserved: &topology.ecam_ranges(),
         },
     )?;
 
@@ -163,4 +174,3 @@ pub fn run(config: &VmConfig) -> anyhow::Result<ExitReason> {
     std::io::stdout().flush().ok();
     Ok(reason)
 }
-

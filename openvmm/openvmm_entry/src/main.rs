@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod topology_args;
 
 use clap::Parser;
 use openvmm_core::ExitReason;
@@ -27,6 +28,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(smmu) = cli.smmu.first() {
+        eprintln!(
+            "openvmm: --smmu rc={}: SMMUv3 needs an aarch64 guest, which this x86_64 host cannot run (the emulator is tested on its own: cargo test -p smmu)",
+            smmu.rc
+        );
+        return ExitCode::from(2);
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -43,7 +51,12 @@ fn main() -> ExitCode {
         processors: cli.processors,
         com1: cli.com1.clone(),
         com2: cli.com2.clone(),
+        topology: cli.topology(),
     };
+    if let Err(err) = config.topology.place(config.memory) {
+        eprintln!("openvmm: {err}");
+        return ExitCode::from(2);
+    }
 
     if let Some(dir) = &cli.dump_acpi {
         return match dump_acpi(&config, dir) {
@@ -72,7 +85,7 @@ fn main() -> ExitCode {
 fn dump_acpi(config: &VmConfig, dir: &std::path::Path) -> anyhow::Result<()> {
     use anyhow::Context;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    for (name, bytes) in openvmm_core::acpi_tables(config).named() {
+    for (name, bytes) in openvmm_core::acpi_tables(config)?.named() {
         let path = dir.join(name);
         std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
     }

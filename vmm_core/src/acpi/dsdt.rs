@@ -58,6 +58,13 @@ pub(super) fn build(p: &AcpiPlatform) -> Vec<u8> {
     let rtc = aml::Device::new("RTC_".into(), vec![&rtc_hid_name, &rtc_crs_name]);
     let mut children: Vec<&dyn Aml> = devices.iter().map(|d| d as &dyn Aml).collect();
     children.push(&rtc);
+    let mut bridges = Vec::new();
+    for (i, root) in p.pci_roots.iter().enumerate() {
+        super::pci::host_bridge(i, root, &mut bridges);
+    }
+    super::pci::ecam_reservations(&p.pci_roots, &mut bridges);
+    let bridges = RawAml(&bridges);
+    children.push(&bridges);
     aml::Scope::new("\\_SB_".into(), children).to_aml_bytes(&mut body);
 
     let zero = 0u8;
@@ -67,4 +74,13 @@ pub(super) fn build(p: &AcpiPlatform) -> Vec<u8> {
     let mut t = Table::new(SdtHeader::new(b"DSDT", 2));
     t.extend(&body);
     t.finish()
+}
+
+/// Already-encoded AML to splice into a scope.
+struct RawAml<'a>(&'a [u8]);
+
+impl Aml for RawAml<'_> {
+    fn to_aml_bytes(&self, sink: &mut dyn acpi_tables::AmlSink) {
+        sink.vec(self.0);
+    }
 }

@@ -4,6 +4,8 @@
 mod dsdt;
 mod fadt;
 mod madt;
+mod mcfg;
+mod pci;
 
 use acpi_spec::header::OEM_ID;
 use acpi_spec::rsdp::Rsdp;
@@ -18,6 +20,23 @@ pub struct SerialDescription {
     pub io_base: u16,
     /// ISA IRQ.
     pub irq: u8,
+}
+
+/// A PCI Express root complex the tables describe (MCFG entry, DSDT host bridge).
+#[derive(Debug, Clone)]
+pub struct PciRootDescription {
+    /// PCI segment.
+    pub segment: u16,
+    /// First bus.
+    pub start_bus: u8,
+    /// Last bus.
+    pub end_bus: u8,
+    /// ECAM base of `start_bus`.
+    pub ecam_base: u64,
+    /// 32-bit MMIO window (base, length).
+    pub low_mmio: (u64, u64),
+    /// 64-bit MMIO window (base, length).
+    pub high_mmio: (u64, u64),
 }
 
 /// What the tables describe.
@@ -43,6 +62,8 @@ pub struct AcpiPlatform {
     pub reset_value: u8,
     /// SLP_TYP for S5.
     pub s5_slp_typ: u8,
+    /// PCI Express root complexes.
+    pub pci_roots: Vec<PciRootDescription>,
     /// Extra tables (already finished, e.g. DMAR/IVRS/IORT/MCFG) to list in the XSDT.
     pub extra_tables: Vec<Vec<u8>>,
 }
@@ -109,6 +130,9 @@ pub fn build(platform: &AcpiPlatform, base: u64) -> AcpiTables {
     let fadt_addr = place(fadt::build(platform, dsdt_addr), &mut blobs);
     let mut xsdt_entries = vec![fadt_addr];
     xsdt_entries.push(place(madt::build(platform), &mut blobs));
+    if !platform.pci_roots.is_empty() {
+        xsdt_entries.push(place(mcfg::build(platform), &mut blobs));
+    }
     for table in &platform.extra_tables {
         xsdt_entries.push(place(table.clone(), &mut blobs));
     }
@@ -152,6 +176,24 @@ mod tests {
             reset_port: 0x601,
             reset_value: 1,
             s5_slp_typ: 5,
+            pci_roots: vec![
+                PciRootDescription {
+                    segment: 0,
+                    start_bus: 0,
+                    end_bus: 63,
+                    ecam_base: 0xe000_0000,
+                    low_mmio: (0xc000_0000, 0x1000_0000),
+                    high_mmio: (0x100_0000_0000, 0x10_0000_0000),
+                },
+                PciRootDescription {
+                    segment: 1,
+                    start_bus: 0,
+                    end_bus: 15,
+                    ecam_base: 0xe400_0000,
+                    low_mmio: (0xd000_0000, 0x1000_0000),
+                    high_mmio: (0x110_0000_0000, 0x10_0000_0000),
+                },
+            ],
             extra_tables: Vec::new(),
         }
     }
@@ -169,14 +211,14 @@ mod tests {
         let names: Vec<_> = t.named().into_iter().map(|(n, _)| n).collect();
         assert_eq!(
             names,
-            ["DSDT.dat", "FACP.dat", "APIC.dat", "XSDT.dat"]
+            ["DSDT.dat", "FACP.dat", "APIC.dat", "MCFG.dat", "XSDT.dat"]
         );
         // The RSDP points at the XSDT, which lists FADT and MADT.
         let rsdp = &t.blobs[0].1;
         let xsdt_addr = u64::from_le_bytes(rsdp[24..32].try_into().unwrap());
         let xsdt = &t.blobs.iter().find(|b| b.0 == xsdt_addr).unwrap().1;
         assert_eq!(&xsdt[..4], b"XSDT");
-        assert_eq!(xsdt.len(), 36 + 16);
+        assert_eq!(xsdt.len(), 36 + 24);
         assert!(t.span() < 0x20000);
     }
 
@@ -184,7 +226,11 @@ mod tests {
     /// when iasl is not installed).
     #[test]
     fn iasl_decodes_tables() {
-        if std::process::Command::new("iasl").arg("-v").output().is_err() {
+        if std::process::Command::new("iasl")
+            .arg("-v")
+            .output()
+            .is_err()
+        {
             eprintln!("SKIPPED: iasl not installed (apt-get install acpica-tools)");
             return;
         }

@@ -66,10 +66,7 @@ pub fn rte_to_msi(rte: u64) -> MsiMessage {
     let data = (rte & 0xff) as u32
         | (((rte >> 8) & 7) as u32) << 8
         | if level { (1 << 15) | (1 << 14) } else { 0 };
-    MsiMessage {
-        address,
-        data,
-    }
+    MsiMessage { address, data }
 }
 
 struct State {
@@ -98,9 +95,7 @@ impl Ioapic {
             routing,
         });
         for pin in 0..NUM_PINS {
-            ioapic
-                .routing
-                .set_route(pin as u8, rte_to_msi(RTE_MASKED));
+            ioapic.routing.set_route(pin as u8, rte_to_msi(RTE_MASKED));
         }
         ioapic
     }

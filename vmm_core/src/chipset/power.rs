@@ -25,7 +25,18 @@ const SLP_EN: u8 = 1 << 5;
 /// out dx, al; hlt; jmp $-3`.
 pub fn reset_entry_stub() -> [u8; 10] {
     let [lo, hi] = RESET_PORT.to_le_bytes();
-    [0xba, lo, hi, 0xb0, RESET_VALUE, 0xee, 0xf4, 0xeb, 0xfd, 0x90]
+    [
+        0xba,
+        lo,
+        hi,
+        0xb0,
+        RESET_VALUE,
+        0xee,
+        0xf4,
+        0xeb,
+        0xfd,
+        0x90,
+    ]
 }
 
 /// What the guest asked the platform to do.
@@ -112,6 +123,9 @@ mod tests {
         regs.write(1, &[RESET_VALUE]);
         regs.write(1, &[0x7]);
         regs.write(0, &[]);
-        assert_eq!(*seen.lock(), vec![PowerRequest::PowerOff, PowerRequest::Reset]);
+        assert_eq!(
+            *seen.lock(),
+            vec![PowerRequest::PowerOff, PowerRequest::Reset]
+        );
     }
 }

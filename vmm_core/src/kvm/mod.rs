@@ -153,3 +153,60 @@ impl GsiBackend for KvmGsiBackend {
             .map_err(|e| std::io::Error::from_raw_os_error(e.errno()))
     }
 }
+
+/// KVM irqfds and ioeventfds for device interrupts and doorbells.
+pub struct KvmEventFds(pub Arc<VmFd>);
+
+impl crate::msi_routes::IrqfdRegistrar for KvmEventFds {
+    fn register_irqfd(
+        &self,
+        event: &vmm_sys_util::eventfd::EventFd,
+        gsi: u32,
+    ) -> std::io::Result<()> {
+        self.0
+            .register_irqfd(event, gsi)
+            .map_err(|e| std::io::Error::from_raw_os_error(e.errno()))
+    }
+}
+
+impl pci_core::DoorbellRegistrar for KvmEventFds {
+    fn register(
+        &self,
+        address: u64,
+        len: u32,
+        datamatch: Option<u64>,
+        event: &vmm_sys_util::eventfd::EventFd,
+    ) -> std::io::Result<()> {
+        let addr = kvm_ioctls::IoEventAddress::Mmio(address);
+        let r = match (datamatch, len) {
+            (None, _) => self
+                .0
+                .register_ioevent(event, &addr, kvm_ioctls::NoDatamatch),
+            (Some(v), 1) => self.0.register_ioevent(event, &addr, v as u8),
+            (Some(v), 2) => self.0.register_ioevent(event, &addr, v as u16),
+            (Some(v), 4) => self.0.register_ioevent(event, &addr, v as u32),
+            (Some(v), _) => self.0.register_ioevent(event, &addr, v),
+        };
+        r.map_err(|e| std::io::Error::from_raw_os_error(e.errno()))
+    }
+
+    fn unregister(
+        &self,
+        address: u64,
+        len: u32,
+        datamatch: Option<u64>,
+        event: &vmm_sys_util::eventfd::EventFd,
+    ) -> std::io::Result<()> {
+        let addr = kvm_ioctls::IoEventAddress::Mmio(address);
+        let r = match (datamatch, len) {
+            (None, _) => self
+                .0
+                .unregister_ioevent(event, &addr, kvm_ioctls::NoDatamatch),
+            (Some(v), 1) => self.0.unregister_ioevent(event, &addr, v as u8),
+            (Some(v), 2) => self.0.unregister_ioevent(event, &addr, v as u16),
+            (Some(v), 4) => self.0.unregister_ioevent(event, &addr, v as u32),
+            (Some(v), _) => self.0.unregister_ioevent(event, &addr, v),
+        };
+        r.map_err(|e| std::io::Error::from_raw_os_error(e.errno()))
+    }
+}

@@ -97,7 +97,11 @@ fn write_gdt(memory: &GuestMemory, code: u16) -> Result<(), RegsError> {
 
 /// Identity-maps the first 4 GiB with 2 MiB pages.
 fn write_page_tables(memory: &GuestMemory) -> Result<(), RegsError> {
-    let w = |gpa, v: &[u64]| memory.write_at(gpa, zerocopy::IntoBytes::as_bytes(v)).map_err(RegsError::Memory);
+    let w = |gpa, v: &[u64]| {
+        memory
+            .write_at(gpa, zerocopy::IntoBytes::as_bytes(v))
+            .map_err(RegsError::Memory)
+    };
     w(layout::PML4, &[layout::PDPT | 3])?;
     let pdpt: Vec<u64> = (0..4).map(|i| (layout::PD + i * 0x1000) | 3).collect();
     w(layout::PDPT, &pdpt)?;

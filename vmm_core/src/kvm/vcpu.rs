@@ -95,8 +95,9 @@ fn run(index: u32, vcpu: &mut VcpuFd, t: &ExitTargets) {
             },
             Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => {}
             Err(e) => {
-                t.control
-                    .request(ExitReason::Error(format!("vcpu{index}: KVM_RUN failed: {e}")));
+                t.control.request(ExitReason::Error(format!(
+                    "vcpu{index}: KVM_RUN failed: {e}"
+                )));
                 return;
             }
         }

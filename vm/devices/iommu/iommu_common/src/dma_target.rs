@@ -50,7 +50,8 @@ impl DmaTarget {
         access: DmaAccess,
         mut f: impl FnMut(u64, usize, usize) -> Result<(), GuestMemoryError>,
     ) -> Result<(), GuestMemoryError> {
-        iova.checked_add(len).ok_or(GuestMemoryError::OutOfRange { gpa: iova, len })?;
+        iova.checked_add(len)
+            .ok_or(GuestMemoryError::OutOfRange { gpa: iova, len })?;
         let requester = self.requester.get();
         let mut done = 0u64;
         while done < len {
@@ -101,7 +102,10 @@ impl GuestMemoryAccess for DmaTarget {
     ) -> Result<Result<u64, u64>, GuestMemoryError> {
         // Naturally aligned, so it never crosses a page.
         if addr % 8 != 0 {
-            return Err(GuestMemoryError::Unaligned { gpa: addr, align: 8 });
+            return Err(GuestMemoryError::Unaligned {
+                gpa: addr,
+                align: 8,
+            });
         }
         let gpa = self.translate_one(addr, DmaAccess::Write)?;
         self.memory.compare_exchange_u64(gpa, current, new)
@@ -125,7 +129,10 @@ impl GuestMemoryAccess for DmaTarget {
 
     fn read_u64_atomic(&self, addr: u64) -> Result<u64, GuestMemoryError> {
         if addr % 8 != 0 {
-            return Err(GuestMemoryError::Unaligned { gpa: addr, align: 8 });
+            return Err(GuestMemoryError::Unaligned {
+                gpa: addr,
+                align: 8,
+            });
         }
         let gpa = self.translate_one(addr, DmaAccess::Read)?;
         self.memory.read_u64_atomic(gpa)
@@ -133,7 +140,10 @@ impl GuestMemoryAccess for DmaTarget {
 
     fn write_u64_atomic(&self, addr: u64, val: u64) -> Result<(), GuestMemoryError> {
         if addr % 8 != 0 {
-            return Err(GuestMemoryError::Unaligned { gpa: addr, align: 8 });
+            return Err(GuestMemoryError::Unaligned {
+                gpa: addr,
+                align: 8,
+            });
         }
         let gpa = self.translate_one(addr, DmaAccess::Write)?;
         self.memory.write_u64_atomic(gpa, val)
@@ -209,7 +219,13 @@ mod tests {
         let (mem, t) = setup(Arc::new(Shifted));
         // Page 1 is read-only: the write faults at its first byte.
         let err = t.write_at(0xffe, &[9, 9, 9, 9]).unwrap_err();
-        assert!(matches!(err, GuestMemoryError::Fault { addr: 0x1000, write: true }));
+        assert!(matches!(
+            err,
+            GuestMemoryError::Fault {
+                addr: 0x1000,
+                write: true
+            }
+        ));
         assert!(t.compare_exchange_u64(0x1000, 0, 1).is_err());
         assert!(t.read_at(0x8000, &mut [0u8; 1]).is_err());
         let mut b = [0u8; 2];

@@ -74,7 +74,9 @@ pub struct RequesterIdCell(Arc<AtomicU32>);
 impl RequesterIdCell {
     /// A cell for `segment`, bus 0, `devfn`.
     pub fn new(segment: u16, bdf: u16) -> Self {
-        Self(Arc::new(AtomicU32::new(((segment as u32) << 16) | bdf as u32)))
+        Self(Arc::new(AtomicU32::new(
+            ((segment as u32) << 16) | bdf as u32,
+        )))
     }
 
     /// The current requester id.
@@ -92,7 +94,6 @@ impl RequesterIdCell {
             });
     }
 }
-
 
 #[cfg(test)]
 mod tests {

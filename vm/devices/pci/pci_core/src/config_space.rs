@@ -76,8 +76,7 @@ impl ConfigSpace {
         c.set_writable_u8(spec::PRIMARY_BUS, 0xff);
         c.set_writable_u8(spec::SECONDARY_BUS, 0xff);
         c.set_writable_u8(spec::SUBORDINATE_BUS, 0xff);
-        // I/O base/limit: 4 KiB granular, 16-bit decode only (no I/O behind ports).
-        c.set_writable_u16(spec::IO_BASE, 0xf0f0);
+        // No I/O window (no port I/O behind root ports): I/O base/limit read as zero.
         c.set_w1c_u16(spec::IO_BASE + 2, 0xf900);
         c.set_writable_u32(spec::MEMORY_BASE, 0xfff0_fff0);
         // Prefetchable window: 64-bit capable.
@@ -179,7 +178,11 @@ impl ConfigSpace {
 
     /// Marks bits of a 16-bit register write-1-to-clear.
     pub fn set_w1c_u16(&mut self, offset: u16, mask: u16) {
-        Self::set_mask(&mut self.write_one_to_clear[..], offset, &mask.to_le_bytes());
+        Self::set_mask(
+            &mut self.write_one_to_clear[..],
+            offset,
+            &mask.to_le_bytes(),
+        );
     }
 
     /// Appends a standard capability (`body` follows the id/next bytes) and returns its
@@ -336,8 +339,12 @@ mod tests {
     #[test]
     fn capability_chains() {
         let mut c = ConfigSpace::bridge(0x1414, 2);
-        let pcie = c.add_pcie_capability(spec::PCIE_TYPE_ROOT_PORT, Some(3)).unwrap();
-        let msix = c.add_capability(spec::CAP_ID_MSIX, &[0; 10], &[0; 10]).unwrap();
+        let pcie = c
+            .add_pcie_capability(spec::PCIE_TYPE_ROOT_PORT, Some(3))
+            .unwrap();
+        let msix = c
+            .add_capability(spec::CAP_ID_MSIX, &[0; 10], &[0; 10])
+            .unwrap();
         assert_eq!(c.read_u8(spec::CAP_PTR) as u16, pcie);
         assert_eq!(c.read_u8(pcie + 1) as u16, msix);
         assert_eq!(c.read_u8(msix + 1), 0);

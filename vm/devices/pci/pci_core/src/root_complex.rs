@@ -111,7 +111,11 @@ enum Target<'a> {
 
 impl RootComplex {
     /// Creates the root complex with `ports` at devices 1, 2, … of its first bus.
-    pub fn new(config: RootComplexConfig, ports: &[RootPortDescription], mmio: Arc<Bus>) -> Arc<Self> {
+    pub fn new(
+        config: RootComplexConfig,
+        ports: &[RootPortDescription],
+        mmio: Arc<Bus>,
+    ) -> Arc<Self> {
         assert!(ports.len() < 32, "at most 31 root ports");
         let mut host_bridge = ConfigSpace::endpoint(
             spec::VENDOR_ID,
@@ -351,7 +355,11 @@ impl BusDevice for RootComplex {
             }
             8 if offset % 8 == 0 => {
                 self.config_write(offset, 4, u32::from_le_bytes(data[..4].try_into().unwrap()));
-                self.config_write(offset + 4, 4, u32::from_le_bytes(data[4..].try_into().unwrap()));
+                self.config_write(
+                    offset + 4,
+                    4,
+                    u32::from_le_bytes(data[4..].try_into().unwrap()),
+                );
             }
             _ => {}
         }
@@ -473,13 +481,22 @@ mod tests {
     fn bars_map_and_move() {
         let (rc, mmio, dev) = setup();
         rc.write(cfg_addr(0, 2, spec::SECONDARY_BUS as u64), &[1]);
-        rc.write(cfg_addr(1, 0, spec::BAR0 as u64), &0xc000_0000u32.to_le_bytes());
+        rc.write(
+            cfg_addr(1, 0, spec::BAR0 as u64),
+            &0xc000_0000u32.to_le_bytes(),
+        );
         let mut b = [0u8; 1];
         assert!(!mmio.read(0xc000_0010, &mut b));
-        rc.write(cfg_addr(1, 0, spec::COMMAND as u64), &(spec::COMMAND_MEMORY as u16).to_le_bytes());
+        rc.write(
+            cfg_addr(1, 0, spec::COMMAND as u64),
+            &(spec::COMMAND_MEMORY as u16).to_le_bytes(),
+        );
         assert!(mmio.read(0xc000_0010, &mut b));
         assert_eq!(b[0], 0x10);
-        rc.write(cfg_addr(1, 0, spec::BAR0 as u64), &0xc010_0000u32.to_le_bytes());
+        rc.write(
+            cfg_addr(1, 0, spec::BAR0 as u64),
+            &0xc010_0000u32.to_le_bytes(),
+        );
         assert!(!mmio.read(0xc000_0010, &mut b));
         assert!(mmio.read(0xc010_0010, &mut b));
         rc.write(cfg_addr(1, 0, spec::COMMAND as u64), &[0, 0]);

@@ -1,0 +1,47 @@
+//! Wiring the placed PCI Express topology: a root complex per entry with its ECAM
+//! window on the MMIO bus, and requester-id changes feeding the route registry.
+
+use crate::topology::Topology;
+use anyhow::Context;
+use device_bus::Bus;
+use pci_core::RootComplex;
+use pci_core::RootComplexConfig;
+use pci_core::RootPortDescription;
+use std::sync::Arc;
+use vmm_core::msi_routes::MsiRouteRegistry;
+
+/// Creates the root complexes of `topology` and maps their ECAM windows.
+pub fn build_root_complexes(
+    topology: &Topology,
+    mmio: &Arc<Bus>,
+    registry: &Arc<MsiRouteRegistry>,
+) -> anyhow::Result<Vec<Arc<RootComplex>>> {
+    let mut out = Vec::new();
+    for placed in &topology.root_complexes {
+        let config = RootComplexConfig {
+            name: placed.spec.name.clone(),
+            segment: placed.spec.segment,
+            start_bus: placed.spec.start_bus,
+            end_bus: placed.spec.end_bus,
+            ecam_base: placed.ecam_base,
+            low_mmio: placed.low_mmio,
+            high_mmio: placed.high_mmio,
+        };
+        let ports: Vec<_> = placed
+            .ports
+            .iter()
+            .map(|p| RootPortDescription {
+                name: p.name.clone(),
+                acs: p.acs,
+            })
+            .collect();
+        let ecam_size = config.ecam_size();
+        let rc = RootComplex::new(config, &ports, mmio.clone());
+        let registry = registry.clone();
+        rc.set_rid_listener(Arc::new(move || registry.retranslate_all()));
+        mmio.insert("ecam", placed.ecam_base, ecam_size, rc.clone())
+            .with_context(|| format!("mapping the ECAM window of {}", placed.spec.name))?;
+        out.push(rc);
+    }
+    Ok(out)
+}

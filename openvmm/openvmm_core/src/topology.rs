@@ -1,0 +1,427 @@
+//! The PCI Express topology: root complexes, their root ports and the device on each,
+//! as configured, then placed (ECAM and MMIO windows) once. Wiring and the ACPI builder
+//! both read the placed topology, so the tables and the devices can never disagree.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use vmm_core::layout;
+
+/// ACS capabilities a root port advertises unless told otherwise.
+pub const DEFAULT_ACS: u16 = pci_core::spec::ACS_DEFAULT;
+
+/// A root complex as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootComplexSpec {
+    /// Name.
+    pub name: String,
+    /// PCI segment.
+    pub segment: u16,
+    /// First bus.
+    pub start_bus: u8,
+    /// Last bus.
+    pub end_bus: u8,
+    /// Size of its 32-bit MMIO window.
+    pub low_mmio: u64,
+    /// Size of its 64-bit MMIO window.
+    pub high_mmio: u64,
+}
+
+impl RootComplexSpec {
+    /// A root complex with the default bus range and windows.
+    pub fn new(name: &str, segment: u16) -> Self {
+        Self {
+            name: name.into(),
+            segment,
+            start_bus: 0,
+            end_bus: 63,
+            low_mmio: 64 << 20,
+            high_mmio: 16 << 30,
+        }
+    }
+}
+
+/// A root port as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootPortSpec {
+    /// Root complex it belongs to.
+    pub root_complex: String,
+    /// Port name.
+    pub name: String,
+    /// ACS capabilities advertised.
+    pub acs: u16,
+}
+
+/// What sits behind a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndpointSpec {
+    /// A virtio-blk disk backed by a raw file.
+    Disk {
+        /// Backing file.
+        path: PathBuf,
+        /// Read-only.
+        read_only: bool,
+    },
+    /// The DMA test device.
+    DmaTest,
+}
+
+/// A device and the port it goes on (`None`: a new port on the first root complex).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceSpec {
+    /// Port name.
+    pub port: Option<String>,
+    /// The device.
+    pub endpoint: EndpointSpec,
+}
+
+/// The topology as configured.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TopologySpec {
+    /// Root complexes (empty: the default `rc0`).
+    pub root_complexes: Vec<RootComplexSpec>,
+    /// Root ports.
+    pub root_ports: Vec<RootPortSpec>,
+    /// Devices.
+    pub devices: Vec<DeviceSpec>,
+}
+
+/// A placed root complex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedRootComplex {
+    /// As configured.
+    pub spec: RootComplexSpec,
+    /// ECAM base of `start_bus`.
+    pub ecam_base: u64,
+    /// 32-bit window.
+    pub low_mmio: (u64, u64),
+    /// 64-bit window.
+    pub high_mmio: (u64, u64),
+    /// Its ports, in device-number order (port i is device i + 1 of the first bus).
+    pub ports: Vec<RootPortSpec>,
+}
+
+/// A device with its resolved port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedDevice {
+    /// Root complex name.
+    pub root_complex: String,
+    /// Port name.
+    pub port: String,
+    /// The device.
+    pub endpoint: EndpointSpec,
+}
+
+/// The placed topology.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topology {
+    /// Root complexes.
+    pub root_complexes: Vec<PlacedRootComplex>,
+    /// Devices.
+    pub devices: Vec<PlacedDevice>,
+}
+
+/// A configuration the topology cannot be built from. Each names the flag at fault.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TopologyError {
+    /// Two root complexes share a name.
+    #[error("--pcie-root-complex: duplicate name {0}")]
+    DuplicateRootComplex(String),
+    /// Bus range inverted.
+    #[error("--pcie-root-complex {0}: start_bus must not exceed end_bus")]
+    BadBusRange(String),
+    /// Same segment and overlapping buses.
+    #[error("--pcie-root-complex {0}: segment {1} buses overlap root complex {2}")]
+    Overlap(String, u16, String),
+    /// The ECAM windows do not fit.
+    #[error("--pcie-root-complex: the bus ranges need {0} MiB of ECAM; at most 256 MiB fit")]
+    EcamFull(u64),
+    /// The 32-bit windows do not fit.
+    #[error(
+        "--pcie-root-complex: the low_mmio windows need {0} MiB; at most 512 MiB fit below 4 GiB"
+    )]
+    LowMmioFull(u64),
+    /// A window size is not a multiple of 1 MiB or zero.
+    #[error("--pcie-root-complex {0}: low_mmio and high_mmio must be non-zero multiples of 1M")]
+    BadWindow(String),
+    /// A port names an unknown root complex.
+    #[error("--pcie-root-port {0}: no root complex named {1}")]
+    UnknownRootComplex(String, String),
+    /// Two ports share a name.
+    #[error("--pcie-root-port: duplicate port name {0}")]
+    DuplicatePort(String),
+    /// Too many ports on one root complex.
+    #[error("--pcie-root-port: root complex {0} has more than 31 root ports")]
+    TooManyPorts(String),
+    /// A device names an unknown port.
+    #[error("{0}: no root port named {1}")]
+    UnknownPort(&'static str, String),
+    /// Two devices on one port.
+    #[error("{0}: root port {1} already has a device")]
+    PortInUse(&'static str, String),
+}
+
+fn flag_of(e: &EndpointSpec) -> &'static str {
+    match e {
+        EndpointSpec::Disk { .. } => "--disk",
+        EndpointSpec::DmaTest => "--dma-test",
+    }
+}
+
+impl TopologySpec {
+    /// Validates and places the topology for a guest with `memory_size` bytes of RAM.
+    pub fn place(&self, memory_size: u64) -> Result<Topology, TopologyError> {
+        let mut rcs = self.root_complexes.clone();
+        if rcs.is_empty() {
+            rcs.push(RootComplexSpec::new("rc0", 0));
+        }
+        let mut names = BTreeSet::new();
+        for (i, rc) in rcs.iter().enumerate() {
+            if !names.insert(rc.name.as_str()) {
+                return Err(TopologyError::DuplicateRootComplex(rc.name.clone()));
+            }
+            if rc.start_bus > rc.end_bus {
+                return Err(TopologyError::BadBusRange(rc.name.clone()));
+            }
+            if rc.low_mmio == 0
+                || rc.high_mmio == 0
+                || rc.low_mmio % (1 << 20) != 0
+                || rc.high_mmio % (1 << 20) != 0
+            {
+                return Err(TopologyError::BadWindow(rc.name.clone()));
+            }
+            for other in &rcs[..i] {
+                if other.segment == rc.segment
+                    && other.start_bus <= rc.end_bus
+                    && rc.start_bus <= other.end_bus
+                {
+                    return Err(TopologyError::Overlap(
+                        rc.name.clone(),
+                        rc.segment,
+                        other.name.clone(),
+                    ));
+                }
+            }
+        }
+
+        let mut ports: Vec<RootPortSpec> = Vec::new();
+        for p in &self.root_ports {
+            if !rcs.iter().any(|rc| rc.name == p.root_complex) {
+                return Err(TopologyError::UnknownRootComplex(
+                    p.name.clone(),
+                    p.root_complex.clone(),
+                ));
+            }
+            if ports.iter().any(|q| q.name == p.name) {
+                return Err(TopologyError::DuplicatePort(p.name.clone()));
+            }
+            ports.push(p.clone());
+        }
+
+        let mut devices = Vec::new();
+        let mut used = BTreeSet::new();
+        let mut auto = 0;
+        for d in &self.devices {
+            let flag = flag_of(&d.endpoint);
+            let port = match &d.port {
+                Some(name) => {
+                    if !ports.iter().any(|p| &p.name == name) {
+                        return Err(TopologyError::UnknownPort(flag, name.clone()));
+                    }
+                    name.clone()
+                }
+                None => {
+                    let name = loop {
+                        let candidate = format!("rp{auto}");
+                        auto += 1;
+                        if !ports.iter().any(|p| p.name == candidate) {
+                            break candidate;
+                        }
+                    };
+                    ports.push(RootPortSpec {
+                        root_complex: rcs[0].name.clone(),
+                        name: name.clone(),
+                        acs: pci_core::spec::ACS_DEFAULT,
+                    });
+                    name
+                }
+            };
+            if !used.insert(port.clone()) {
+                return Err(TopologyError::PortInUse(flag, port));
+            }
+            let root_complex = ports
+                .iter()
+                .find(|p| p.name == port)
+                .map(|p| p.root_complex.clone())
+                .expect("port exists");
+            devices.push(PlacedDevice {
+                root_complex,
+                port,
+                endpoint: d.endpoint.clone(),
+            });
+        }
+
+        let ecam_total: u64 = rcs
+            .iter()
+            .map(|rc| (rc.end_bus as u64 - rc.start_bus as u64 + 1) << 20)
+            .sum();
+        if ecam_total > layout::ECAM_END - layout::ECAM_START {
+            return Err(TopologyError::EcamFull(ecam_total >> 20));
+        }
+        let low_total: u64 = rcs.iter().map(|rc| rc.low_mmio).sum();
+        if low_total > layout::PCI_LOW_MMIO_END - layout::PCI_LOW_MMIO_START {
+            return Err(TopologyError::LowMmioFull(low_total >> 20));
+        }
+
+        let mut ecam = layout::ECAM_START;
+        let mut low = layout::PCI_LOW_MMIO_START;
+        let mut high = layout::pci_high_mmio_start(memory_size);
+        let mut placed = Vec::new();
+        for rc in rcs {
+            let rc_ports: Vec<_> = ports
+                .iter()
+                .filter(|p| p.root_complex == rc.name)
+                .cloned()
+                .collect();
+            if rc_ports.len() > 31 {
+                return Err(TopologyError::TooManyPorts(rc.name));
+            }
+            let ecam_size = (rc.end_bus as u64 - rc.start_bus as u64 + 1) << 20;
+            let p = PlacedRootComplex {
+                ecam_base: ecam,
+                low_mmio: (low, rc.low_mmio),
+                high_mmio: (high, rc.high_mmio),
+                ports: rc_ports,
+                spec: rc,
+            };
+            ecam += ecam_size;
+            low += p.spec.low_mmio;
+            high = (high + p.spec.high_mmio).next_multiple_of(1 << 30);
+            placed.push(p);
+        }
+        Ok(Topology {
+            root_complexes: placed,
+            devices,
+        })
+    }
+}
+
+impl Topology {
+    /// ECAM windows, for the memory map's reserved ranges.
+    pub fn ecam_ranges(&self) -> Vec<(u64, u64)> {
+        self.root_complexes
+            .iter()
+            .map(|rc| {
+                (
+                    rc.ecam_base,
+                    (rc.spec.end_bus as u64 - rc.spec.start_bus as u64 + 1) << 20,
+                )
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn disk(port: Option<&str>) -> DeviceSpec {
+        DeviceSpec {
+            port: port.map(Into::into),
+            endpoint: EndpointSpec::Disk {
+                path: "/d".into(),
+                read_only: false,
+            },
+        }
+    }
+
+    fn port(rc: &str, name: &str) -> RootPortSpec {
+        RootPortSpec {
+            root_complex: rc.into(),
+            name: name.into(),
+            acs: pci_core::spec::ACS_DEFAULT,
+        }
+    }
+
+    #[test]
+    fn default_root_complex_and_auto_ports() {
+        let t = TopologySpec {
+            devices: vec![
+                disk(None),
+                DeviceSpec {
+                    port: None,
+                    endpoint: EndpointSpec::DmaTest,
+                },
+            ],
+            ..Default::default()
+        }
+        .place(1 << 30)
+        .unwrap();
+        assert_eq!(t.root_complexes.len(), 1);
+        let rc = &t.root_complexes[0];
+        assert_eq!(rc.spec.name, "rc0");
+        assert_eq!(rc.ecam_base, layout::ECAM_START);
+        assert_eq!(rc.ports.len(), 2);
+        assert_eq!(t.devices[1].port, "rp1");
+    }
+
+    #[test]
+    fn two_segments_are_placed_apart() {
+        let t = TopologySpec {
+            root_complexes: vec![RootComplexSpec::new("a", 0), RootComplexSpec::new("b", 1)],
+            root_ports: vec![port("a", "pa"), port("b", "pb")],
+            devices: vec![disk(Some("pa")), disk(Some("pb"))],
+        }
+        .place(1 << 30)
+        .unwrap();
+        let (a, b) = (&t.root_complexes[0], &t.root_complexes[1]);
+        assert_eq!(b.ecam_base, a.ecam_base + (64 << 20));
+        assert_eq!(b.low_mmio.0, a.low_mmio.0 + a.low_mmio.1);
+        assert!(b.high_mmio.0 >= a.high_mmio.0 + a.high_mmio.1);
+        assert_eq!(t.devices[1].root_complex, "b");
+    }
+
+    #[test]
+    fn errors_name_the_flag() {
+        let bad = |spec: TopologySpec| spec.place(1 << 30).unwrap_err().to_string();
+        let rc = |n: &str, seg| RootComplexSpec::new(n, seg);
+        assert!(bad(TopologySpec {
+            root_complexes: vec![rc("a", 0), rc("a", 1)],
+            ..Default::default()
+        })
+        .starts_with("--pcie-root-complex"));
+        assert!(bad(TopologySpec {
+            root_complexes: vec![rc("a", 0), rc("b", 0)],
+            ..Default::default()
+        })
+        .contains("overlap"));
+        assert!(bad(TopologySpec {
+            root_ports: vec![port("nope", "p")],
+            ..Default::default()
+        })
+        .starts_with("--pcie-root-port"));
+        assert!(bad(TopologySpec {
+            devices: vec![disk(Some("zz"))],
+            ..Default::default()
+        })
+        .starts_with("--disk"));
+        assert!(bad(TopologySpec {
+            root_ports: vec![port("rc0", "p")],
+            devices: vec![
+                disk(Some("p")),
+                DeviceSpec {
+                    port: Some("p".into()),
+                    endpoint: EndpointSpec::DmaTest
+                }
+            ],
+            ..Default::default()
+        })
+        .starts_with("--dma-test"));
+        let mut big = rc("a", 0);
+        big.end_bus = 255;
+        assert!(bad(TopologySpec {
+            root_complexes: vec![big, rc("b", 1)],
+            ..Default::default()
+        })
+        .contains("ECAM"));
+    }
+}
