@@ -111,7 +111,13 @@ pub fn run(config: &VmConfig) -> anyhow::Result<ExitReason> {
         Arc::new(power::I8042Reset::new(handler)),
     )?;
 
-    let _root_complexes = pcie::build_root_complexes(&topology, &mmio, &registry)?;
+    let root_complexes = pcie::build_root_complexes(&topology, &mmio, &registry)?;
+    pio.insert(
+        "pci-conf1",
+        pci_core::conf1::CONF1_ADDRESS_PORT.into(),
+        pci_core::conf1::CONF1_PORTS,
+        Arc::new(pci_core::conf1::Conf1::new(&root_complexes)),
+    )?;
 
     let tables = platform::tables_for(config, &topology);
     anyhow::ensure!(

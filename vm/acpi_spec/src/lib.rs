@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod dmar;
 pub mod fadt;
 pub mod gas;
 pub mod header;

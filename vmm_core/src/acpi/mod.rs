@@ -1,6 +1,7 @@
 //! The ACPI builder: turns a platform description into the tables the guest reads
 //! (RSDP, XSDT, FADT, MADT, DSDT), laid out at a fixed guest address.
 
+pub mod dmar;
 mod dsdt;
 mod fadt;
 mod madt;
@@ -220,6 +221,32 @@ mod tests {
         assert_eq!(&xsdt[..4], b"XSDT");
         assert_eq!(xsdt.len(), 36 + 24);
         assert!(t.span() < 0x20000);
+    }
+
+    /// Asserts that `iasl -d` decodes `bytes` without errors or warnings (skipped,
+    /// loudly, when iasl is not installed).
+    pub(crate) fn assert_iasl_clean(sig: &str, bytes: &[u8]) {
+        if std::process::Command::new("iasl").arg("-v").output().is_err() {
+            eprintln!("SKIPPED: iasl not installed (apt-get install acpica-tools)");
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("acpi-{sig}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let name = format!("{sig}.dat");
+        std::fs::write(dir.join(&name), bytes).unwrap();
+        let out = std::process::Command::new("iasl")
+            .arg("-d")
+            .arg(&name)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        std::fs::remove_dir_all(&dir).ok();
+        assert!(out.status.success(), "{name}: {text}");
+        for bad in ["Error", "Warning", "Incorrect", "Invalid", "Unknown"] {
+            assert!(!text.contains(bad), "{name}: {text}");
+        }
     }
 
     /// Every table decodes with `iasl -d` without errors or warnings (skipped, loudly,

@@ -88,22 +88,18 @@ impl State {
             INTCAPXT_GALOG if xt => {
                 self.intcapxt_galog = merge(self.intcapxt_galog, INTCAPXT_WRITABLE)
             }
-            CMD_BUF_HEAD => {
-                // Software may move the head only while the buffer is not running.
-                if !self.cmd_running() {
-                    self.cmd_head = merge(self.cmd_head, HEAD_TAIL_MASK);
-                }
+            // Software may move the command head only while the buffer is not running.
+            CMD_BUF_HEAD if !self.cmd_running() => {
+                self.cmd_head = merge(self.cmd_head, HEAD_TAIL_MASK)
             }
             CMD_BUF_TAIL => {
                 self.cmd_tail = merge(self.cmd_tail, HEAD_TAIL_MASK);
                 self.process_commands();
             }
             EVENT_LOG_HEAD => self.evt_head = merge(self.evt_head, HEAD_TAIL_MASK),
-            EVENT_LOG_TAIL => {
-                // The tail belongs to the IOMMU while the log runs.
-                if !self.evt_running() {
-                    self.evt_tail = merge(self.evt_tail, HEAD_TAIL_MASK);
-                }
+            // The event tail belongs to the IOMMU while the log runs.
+            EVENT_LOG_TAIL if !self.evt_running() => {
+                self.evt_tail = merge(self.evt_tail, HEAD_TAIL_MASK)
             }
             STATUS => self.status_w1c &= !(value & mask & STATUS_W1C),
             _ => {}

@@ -43,4 +43,4 @@ mod walk;
 pub use config::ConfigError;
 pub use config::VtdConfig;
 pub use device::IntelVtd;
-pub use device::VtdStats;
+pub use state::VtdStats;

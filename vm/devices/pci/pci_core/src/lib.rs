@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bar;
+pub mod conf1;
 pub mod config_space;
 pub mod device;
 pub mod msix;

@@ -91,9 +91,9 @@ pub struct RingBase {
     pub base: u64,
     #[bits(4)]
     _reserved52: u8,
-    /// Length: 2^len entries of 16 bytes (8..=15 legal).
+    /// Length: 2^log_len entries of 16 bytes (8..=15 legal).
     #[bits(4)]
-    pub len: u8,
+    pub log_len: u8,
     #[bits(4)]
     _reserved60: u8,
 }
@@ -107,7 +107,7 @@ impl RingBase {
     /// Length in bytes. Reserved encodings below 256 entries act as 256 entries
     /// (the smallest legal size), so a guest can never make the ring degenerate.
     pub fn len_bytes(&self) -> u64 {
-        let len = self.len().clamp(MIN_LOG_LEN, MAX_LOG_LEN);
+        let len = self.log_len().clamp(MIN_LOG_LEN, MAX_LOG_LEN);
         16u64 << len
     }
 }
