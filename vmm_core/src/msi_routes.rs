@@ -194,9 +194,9 @@ pub struct IoapicRoutes {
 }
 
 impl IoapicRouting for IoapicRoutes {
-    fn set_route(&self, pin: u8, msg: MsiMessage) {
+    fn set_route(&self, pin: u8, msg: Option<MsiMessage>) {
         if let Some(route) = self.pins.get(pin as usize) {
-            *route.programmed.lock() = Some(msg);
+            *route.programmed.lock() = msg;
             route.install();
         }
     }
@@ -290,10 +290,10 @@ mod tests {
         let pins = reg.ioapic_routing(RequesterId::new(0, 0xa000), 24);
         pins.set_route(
             4,
-            MsiMessage {
+            Some(MsiMessage {
                 address: 0xfee0_0000,
                 data: 0x30,
-            },
+            }),
         );
         assert_eq!(routes.get(4).unwrap().data, 0x30 + 0xa0);
         pins.fire(4);

@@ -1,5 +1,5 @@
 //! Wiring the placed PCI Express topology: a root complex per entry with its ECAM
-//! window on the MMIO bus, and requester-id changes feeding the route registry.
+//! window on the MMIO bus.
 
 use crate::topology::Topology;
 use anyhow::Context;
@@ -8,13 +8,11 @@ use pci_core::RootComplex;
 use pci_core::RootComplexConfig;
 use pci_core::RootPortDescription;
 use std::sync::Arc;
-use vmm_core::msi_routes::MsiRouteRegistry;
 
 /// Creates the root complexes of `topology` and maps their ECAM windows.
 pub fn build_root_complexes(
     topology: &Topology,
     mmio: &Arc<Bus>,
-    registry: &Arc<MsiRouteRegistry>,
 ) -> anyhow::Result<Vec<Arc<RootComplex>>> {
     let mut out = Vec::new();
     for placed in &topology.root_complexes {
@@ -37,8 +35,6 @@ pub fn build_root_complexes(
             .collect();
         let ecam_size = config.ecam_size();
         let rc = RootComplex::new(config, &ports, mmio.clone());
-        let registry = registry.clone();
-        rc.set_rid_listener(Arc::new(move || registry.retranslate_all()));
         mmio.insert("ecam", placed.ecam_base, ecam_size, rc.clone())
             .with_context(|| format!("mapping the ECAM window of {}", placed.spec.name))?;
         out.push(rc);

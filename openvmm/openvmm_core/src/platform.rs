@@ -2,7 +2,14 @@
 //! description of them, derived from the configuration (one source of truth).
 
 use crate::config::VmConfig;
+use crate::topology::IommuKind;
+use crate::topology::PlacedRootComplex;
 use crate::topology::Topology;
+use vmm_core::acpi::dmar::DmarDescription;
+use vmm_core::acpi::dmar::DmarScope;
+use vmm_core::acpi::dmar::DrhdDescription;
+use vmm_core::acpi::ivrs::IvhdDescription;
+use vmm_core::acpi::ivrs::IvrsIoapic;
 use vmm_core::acpi;
 use vmm_core::acpi::AcpiPlatform;
 use vmm_core::acpi::PciRootDescription;
@@ -53,7 +60,7 @@ pub fn acpi_platform(config: &VmConfig, topology: &Topology) -> AcpiPlatform {
                 high_mmio: rc.high_mmio,
             })
             .collect(),
-        extra_tables: Vec::new(),
+        extra_tables: iommu_tables(topology),
     }
 }
 
@@ -66,4 +73,93 @@ pub fn acpi_tables(config: &VmConfig) -> anyhow::Result<acpi::AcpiTables> {
 /// The ACPI tables for `config` with its already placed `topology`.
 pub fn tables_for(config: &VmConfig, topology: &Topology) -> acpi::AcpiTables {
     acpi::build(&acpi_platform(config, topology), layout::ACPI_START)
+}
+
+/// Where the AMD IOMMU function sits on its root complex's first bus (00:00.2, as on
+/// AMD platforms).
+pub const AMD_IOMMU_DEVFN: u8 = 0x02;
+
+/// The AMD IOMMU configuration of a placed root complex.
+pub fn amd_iommu_config(rc: &PlacedRootComplex) -> Option<amd_iommu::AmdIommuConfig> {
+    match rc.iommu {
+        Some((IommuKind::Amd { intremap, xtsup }, _)) => Some(amd_iommu::AmdIommuConfig {
+            intremap,
+            xtsup,
+            segment: rc.spec.segment,
+            iommu_bdf: (rc.spec.start_bus as u16) << 8 | AMD_IOMMU_DEVFN as u16,
+        }),
+        _ => None,
+    }
+}
+
+/// Whether `rc` holds the IOAPIC's source id (segment 0, bus 0).
+pub fn covers_ioapic(rc: &PlacedRootComplex) -> bool {
+    rc.spec.segment == IOAPIC_REQUESTER.segment && rc.spec.start_bus == 0
+}
+
+/// DMAR or IVRS for the IOMMUs in `topology`.
+fn iommu_tables(topology: &Topology) -> Vec<Vec<u8>> {
+    let mut tables = Vec::new();
+    let ioapic_bus = (IOAPIC_REQUESTER.bdf >> 8) as u8;
+    let ioapic_path = (((IOAPIC_REQUESTER.bdf >> 3) & 0x1f) as u8, (IOAPIC_REQUESTER.bdf & 7) as u8);
+
+    let ivhds: Vec<_> = topology
+        .root_complexes
+        .iter()
+        .filter_map(|rc| {
+            let config = amd_iommu_config(rc)?;
+            Some(IvhdDescription {
+                device_id: config.iommu_bdf,
+                capability_offset: amd_iommu::pci_function::CAP_OFFSET,
+                base: rc.iommu?.1,
+                segment: rc.spec.segment,
+                efr: config.efr(),
+                buses: (rc.spec.start_bus, rc.spec.end_bus),
+                ioapic: covers_ioapic(rc).then_some(IvrsIoapic {
+                    id: IOAPIC_ID,
+                    source_id: IOAPIC_REQUESTER.bdf,
+                }),
+            })
+        })
+        .collect();
+    if !ivhds.is_empty() {
+        tables.push(vmm_core::acpi::ivrs::build(&ivhds));
+    }
+
+    let mut haw = 0;
+    let mut intr_remap = false;
+    let mut units = Vec::new();
+    for rc in &topology.root_complexes {
+        let Some((IommuKind::IntelVtd { intremap, aw_bits, .. }, base)) = rc.iommu else {
+            continue;
+        };
+        haw = haw.max(aw_bits);
+        intr_remap |= intremap;
+        let mut scopes: Vec<_> = (0..rc.ports.len())
+            .map(|i| DmarScope::SubHierarchy {
+                bus: rc.spec.start_bus,
+                path: (pci_core::root_complex::root_port_device(i), 0),
+            })
+            .collect();
+        if covers_ioapic(rc) {
+            scopes.push(DmarScope::Ioapic {
+                id: IOAPIC_ID,
+                bus: ioapic_bus,
+                path: ioapic_path,
+            });
+        }
+        units.push(DrhdDescription {
+            segment: rc.spec.segment,
+            base,
+            scopes,
+        });
+    }
+    if !units.is_empty() {
+        tables.push(vmm_core::acpi::dmar::build(&DmarDescription {
+            host_address_width: haw,
+            intr_remap,
+            units,
+        }));
+    }
+    tables
 }

@@ -6,6 +6,15 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use vmm_core::layout;
 
+/// Register base of the first AMD IOMMU (16 KiB each).
+pub const AMD_IOMMU_BASE: u64 = 0xFED8_0000;
+const AMD_IOMMU_STRIDE: u64 = 0x4000;
+const AMD_IOMMU_MAX: usize = 4;
+/// Register base of the first VT-d unit (4 KiB each).
+pub const VTD_BASE: u64 = 0xFED9_0000;
+const VTD_STRIDE: u64 = 0x1000;
+const VTD_MAX: usize = 16;
+
 /// ACS capabilities a root port advertises unless told otherwise.
 pub const DEFAULT_ACS: u16 = pci_core::spec::ACS_DEFAULT;
 
@@ -74,6 +83,47 @@ pub struct DeviceSpec {
     pub endpoint: EndpointSpec,
 }
 
+/// Which emulated IOMMU covers a root complex, and how it is configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IommuKind {
+    /// AMD-Vi (a PCI function on the root complex, IVRS).
+    Amd {
+        /// Interrupt remapping.
+        intremap: bool,
+        /// x2APIC destinations (XTSup).
+        xtsup: bool,
+    },
+    /// Intel VT-d (an MMIO unit, DMAR).
+    IntelVtd {
+        /// Interrupt remapping.
+        intremap: bool,
+        /// Extended interrupt mode (x2APIC).
+        eim: bool,
+        /// Guest address width: 39 or 48.
+        aw_bits: u8,
+        /// DMA translation advertised.
+        dma_translation: bool,
+    },
+}
+
+impl IommuKind {
+    fn flag(&self) -> &'static str {
+        match self {
+            IommuKind::Amd { .. } => "--amd-iommu",
+            IommuKind::IntelVtd { .. } => "--intel-vtd",
+        }
+    }
+}
+
+/// An IOMMU covering a root complex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IommuSpec {
+    /// The root complex it covers.
+    pub root_complex: String,
+    /// Kind and options.
+    pub kind: IommuKind,
+}
+
 /// The topology as configured.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TopologySpec {
@@ -83,6 +133,8 @@ pub struct TopologySpec {
     pub root_ports: Vec<RootPortSpec>,
     /// Devices.
     pub devices: Vec<DeviceSpec>,
+    /// IOMMUs, at most one per root complex.
+    pub iommus: Vec<IommuSpec>,
 }
 
 /// A placed root complex.
@@ -96,8 +148,10 @@ pub struct PlacedRootComplex {
     pub low_mmio: (u64, u64),
     /// 64-bit window.
     pub high_mmio: (u64, u64),
-    /// Its ports, in device-number order (port i is device i + 1 of the first bus).
+    /// Its ports, in device-number order (see `pci_core::root_complex::root_port_device`).
     pub ports: Vec<RootPortSpec>,
+    /// The IOMMU covering it, with its register base.
+    pub iommu: Option<(IommuKind, u64)>,
 }
 
 /// A device with its resolved port.
@@ -150,8 +204,20 @@ pub enum TopologyError {
     #[error("--pcie-root-port: duplicate port name {0}")]
     DuplicatePort(String),
     /// Too many ports on one root complex.
-    #[error("--pcie-root-port: root complex {0} has more than 31 root ports")]
+    #[error("--pcie-root-port: root complex {0} has more than 30 root ports")]
     TooManyPorts(String),
+    /// An IOMMU names an unknown root complex.
+    #[error("{0}: no root complex named {1}")]
+    IommuUnknownRootComplex(&'static str, String),
+    /// Two IOMMUs on one root complex.
+    #[error("{0}: root complex {1} already has an IOMMU (one of --amd-iommu or --intel-vtd per root complex)")]
+    IommuTwice(&'static str, String),
+    /// AMD-Vi and VT-d in one VM.
+    #[error("--amd-iommu and --intel-vtd cannot be combined in one VM (a guest runs one x86 IOMMU driver)")]
+    MixedIommus,
+    /// Too many IOMMUs of a kind.
+    #[error("{0}: at most {1} units")]
+    TooManyIommus(&'static str, usize),
     /// A device names an unknown port.
     #[error("{0}: no root port named {1}")]
     UnknownPort(&'static str, String),
@@ -260,6 +326,37 @@ impl TopologySpec {
             });
         }
 
+        let mut iommus: Vec<&IommuSpec> = Vec::new();
+        for iommu in &self.iommus {
+            let flag = iommu.kind.flag();
+            if !rcs.iter().any(|rc| rc.name == iommu.root_complex) {
+                return Err(TopologyError::IommuUnknownRootComplex(
+                    flag,
+                    iommu.root_complex.clone(),
+                ));
+            }
+            if iommus.iter().any(|i| i.root_complex == iommu.root_complex) {
+                return Err(TopologyError::IommuTwice(flag, iommu.root_complex.clone()));
+            }
+            if iommus
+                .iter()
+                .any(|i| std::mem::discriminant(&i.kind) != std::mem::discriminant(&iommu.kind))
+            {
+                return Err(TopologyError::MixedIommus);
+            }
+            iommus.push(iommu);
+        }
+        let amd_count = iommus
+            .iter()
+            .filter(|i| matches!(i.kind, IommuKind::Amd { .. }))
+            .count();
+        if amd_count > AMD_IOMMU_MAX {
+            return Err(TopologyError::TooManyIommus("--amd-iommu", AMD_IOMMU_MAX));
+        }
+        if iommus.len() - amd_count > VTD_MAX {
+            return Err(TopologyError::TooManyIommus("--intel-vtd", VTD_MAX));
+        }
+
         let ecam_total: u64 = rcs
             .iter()
             .map(|rc| (rc.end_bus as u64 - rc.start_bus as u64 + 1) << 20)
@@ -276,13 +373,27 @@ impl TopologySpec {
         let mut low = layout::PCI_LOW_MMIO_START;
         let mut high = layout::pci_high_mmio_start(memory_size);
         let mut placed = Vec::new();
+        let (mut amd_index, mut vtd_index) = (0, 0);
         for rc in rcs {
+            let iommu = iommus
+                .iter()
+                .find(|i| i.root_complex == rc.name)
+                .map(|i| match i.kind {
+                    IommuKind::Amd { .. } => {
+                        amd_index += 1;
+                        (i.kind, AMD_IOMMU_BASE + (amd_index - 1) * AMD_IOMMU_STRIDE)
+                    }
+                    IommuKind::IntelVtd { .. } => {
+                        vtd_index += 1;
+                        (i.kind, VTD_BASE + (vtd_index - 1) * VTD_STRIDE)
+                    }
+                });
             let rc_ports: Vec<_> = ports
                 .iter()
                 .filter(|p| p.root_complex == rc.name)
                 .cloned()
                 .collect();
-            if rc_ports.len() > 31 {
+            if rc_ports.len() > pci_core::root_complex::MAX_ROOT_PORTS {
                 return Err(TopologyError::TooManyPorts(rc.name));
             }
             let ecam_size = (rc.end_bus as u64 - rc.start_bus as u64 + 1) << 20;
@@ -291,6 +402,7 @@ impl TopologySpec {
                 low_mmio: (low, rc.low_mmio),
                 high_mmio: (high, rc.high_mmio),
                 ports: rc_ports,
+                iommu,
                 spec: rc,
             };
             ecam += ecam_size;
@@ -370,6 +482,13 @@ mod tests {
             root_complexes: vec![RootComplexSpec::new("a", 0), RootComplexSpec::new("b", 1)],
             root_ports: vec![port("a", "pa"), port("b", "pb")],
             devices: vec![disk(Some("pa")), disk(Some("pb"))],
+            iommus: vec![IommuSpec {
+                root_complex: "b".into(),
+                kind: IommuKind::Amd {
+                    intremap: true,
+                    xtsup: true,
+                },
+            }],
         }
         .place(1 << 30)
         .unwrap();
@@ -378,6 +497,8 @@ mod tests {
         assert_eq!(b.low_mmio.0, a.low_mmio.0 + a.low_mmio.1);
         assert!(b.high_mmio.0 >= a.high_mmio.0 + a.high_mmio.1);
         assert_eq!(t.devices[1].root_complex, "b");
+        assert_eq!(a.iommu, None);
+        assert_eq!(b.iommu.unwrap().1, AMD_IOMMU_BASE);
     }
 
     #[test]
@@ -416,6 +537,38 @@ mod tests {
             ..Default::default()
         })
         .starts_with("--dma-test"));
+        let amd = |rc: &str| IommuSpec {
+            root_complex: rc.into(),
+            kind: IommuKind::Amd {
+                intremap: true,
+                xtsup: false,
+            },
+        };
+        let vtd = |rc: &str| IommuSpec {
+            root_complex: rc.into(),
+            kind: IommuKind::IntelVtd {
+                intremap: true,
+                eim: true,
+                aw_bits: 48,
+                dma_translation: true,
+            },
+        };
+        assert!(bad(TopologySpec {
+            iommus: vec![amd("nope")],
+            ..Default::default()
+        })
+        .starts_with("--amd-iommu"));
+        assert!(bad(TopologySpec {
+            iommus: vec![amd("rc0"), vtd("rc0")],
+            ..Default::default()
+        })
+        .starts_with("--intel-vtd: root complex rc0 already"));
+        assert!(bad(TopologySpec {
+            root_complexes: vec![rc("a", 0), rc("b", 1)],
+            iommus: vec![amd("a"), vtd("b")],
+            ..Default::default()
+        })
+        .contains("cannot be combined"));
         let mut big = rc("a", 0);
         big.end_bus = 255;
         assert!(bad(TopologySpec {

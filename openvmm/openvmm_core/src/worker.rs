@@ -2,7 +2,10 @@
 
 use crate::config::SerialConfig;
 use crate::config::VmConfig;
+use crate::iommu;
 use crate::pcie;
+use iommu_common::MsiSink;
+use vmm_core::msi_routes::IrqfdRegistrar;
 use crate::platform;
 use anyhow::Context;
 use guestmem::GuestMemory;
@@ -58,12 +61,35 @@ pub fn run(config: &VmConfig) -> anyhow::Result<ExitReason> {
     let control = Arc::new(VmControl::new());
     let routes = Arc::new(GsiRoutes::new(Box::new(partition.gsi_backend())));
     let event_fds = Arc::new(kvm::KvmEventFds(partition.vm.clone()));
-    let registry =
-        MsiRouteRegistry::new(routes.clone(), event_fds.clone(), Arc::new(PassthroughMsi));
-    let ioapic = Ioapic::new(registry.ioapic_routing(platform::IOAPIC_REQUESTER, ioapic::NUM_PINS));
+    let irqfd: Arc<dyn IrqfdRegistrar> = event_fds.clone();
+    let msi_sink: Arc<dyn MsiSink> = Arc::new(kvm::KvmMsiSink(partition.vm.clone()));
+    let passthrough =
+        MsiRouteRegistry::new(routes.clone(), irqfd.clone(), Arc::new(PassthroughMsi));
 
     let pio = Arc::new(Bus::new());
     let mmio = Arc::new(Bus::new());
+    let root_complexes = pcie::build_root_complexes(&topology, &mmio)?;
+    let domains = iommu::build_domains(
+        &topology,
+        &root_complexes,
+        &memory,
+        &mmio,
+        &routes,
+        &irqfd,
+        &msi_sink,
+        &passthrough,
+    )?;
+    // The IOAPIC's interrupts go through the domain holding its source id.
+    let ioapic_registry = topology
+        .root_complexes
+        .iter()
+        .zip(&domains)
+        .find(|(rc, _)| platform::covers_ioapic(rc))
+        .map_or(passthrough.clone(), |(_, d)| d.registry.clone());
+    let ioapic = Ioapic::new(
+        ioapic_registry.ioapic_routing(platform::IOAPIC_REQUESTER, ioapic::NUM_PINS),
+    );
+
     mmio.insert(
         "ioapic",
         layout::IOAPIC_BASE,
@@ -111,7 +137,6 @@ pub fn run(config: &VmConfig) -> anyhow::Result<ExitReason> {
         Arc::new(power::I8042Reset::new(handler)),
     )?;
 
-    let root_complexes = pcie::build_root_complexes(&topology, &mmio, &registry)?;
     pio.insert(
         "pci-conf1",
         pci_core::conf1::CONF1_ADDRESS_PORT.into(),

@@ -4,6 +4,7 @@
 use crate::topology_args;
 use clap::Parser;
 use openvmm_core::topology::DeviceSpec;
+use openvmm_core::topology::IommuSpec;
 use openvmm_core::topology::RootComplexSpec;
 use openvmm_core::topology::RootPortSpec;
 use openvmm_core::topology::TopologySpec;
@@ -58,6 +59,14 @@ pub struct Cli {
     #[arg(long = "dma-test", value_name = "pcie_port=NAME|auto", value_parser = topology_args::parse_dma_test)]
     pub dma_test: Vec<DeviceSpec>,
 
+    /// Put a root complex behind an emulated AMD IOMMU (repeatable, one per root complex).
+    #[arg(long = "amd-iommu", value_name = "RC[,intremap=on|off][,xtsup=on|off]", value_parser = topology_args::parse_amd_iommu)]
+    pub amd_iommu: Vec<IommuSpec>,
+
+    /// Put a root complex behind an emulated Intel VT-d unit (repeatable, one per root complex).
+    #[arg(long = "intel-vtd", value_name = "RC[,intremap=on|off][,eim=on|off][,aw-bits=39|48][,dma-translation=on|off]", value_parser = topology_args::parse_intel_vtd)]
+    pub intel_vtd: Vec<IommuSpec>,
+
     /// Arm SMMUv3 for a root complex. Refused here: it needs an aarch64 guest.
     #[arg(long, value_name = "rc=RC[,oas=N]", value_parser = topology_args::parse_smmu)]
     pub smmu: Vec<topology_args::SmmuArg>,
@@ -87,6 +96,12 @@ impl Cli {
             root_complexes: self.pcie_root_complex.clone(),
             root_ports: self.pcie_root_port.clone(),
             devices,
+            iommus: self
+                .amd_iommu
+                .iter()
+                .chain(&self.intel_vtd)
+                .cloned()
+                .collect(),
         }
     }
 }

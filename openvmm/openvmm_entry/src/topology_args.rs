@@ -4,6 +4,8 @@
 use crate::cli::parse_size;
 use openvmm_core::topology::DeviceSpec;
 use openvmm_core::topology::EndpointSpec;
+use openvmm_core::topology::IommuKind;
+use openvmm_core::topology::IommuSpec;
 use openvmm_core::topology::RootComplexSpec;
 use openvmm_core::topology::RootPortSpec;
 
@@ -12,6 +14,9 @@ const RC_FORMS: &str =
 const PORT_FORMS: &str = "expected RC:NAME[,acs=MASK] (MASK a number such as 0x5f)";
 const DISK_FORMS: &str = "expected file=PATH[,pcie_port=NAME][,ro]";
 const DMA_FORMS: &str = "expected pcie_port=NAME or auto";
+const AMD_FORMS: &str = "expected RC[,intremap=on|off][,xtsup=on|off]";
+const VTD_FORMS: &str =
+    "expected RC[,intremap=on|off][,eim=on|off][,aw-bits=39|48][,dma-translation=on|off]";
 const SMMU_FORMS: &str = "expected rc=RC[,oas=N]";
 
 fn is_name(s: &str) -> bool {
@@ -113,6 +118,61 @@ pub fn parse_dma_test(s: &str) -> Result<DeviceSpec, String> {
     })
 }
 
+fn on_off(v: &str) -> Option<bool> {
+    match v {
+        "on" => Some(true),
+        "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// `--amd-iommu`.
+pub fn parse_amd_iommu(s: &str) -> Result<IommuSpec, String> {
+    let mut parts = s.split(',');
+    let rc = parts.next().filter(|n| is_name(n)).ok_or(AMD_FORMS)?;
+    let (mut intremap, mut xtsup) = (true, true);
+    for opt in parts {
+        match opt.split_once('=') {
+            Some(("intremap", v)) => intremap = on_off(v).ok_or(AMD_FORMS)?,
+            Some(("xtsup", v)) => xtsup = on_off(v).ok_or(AMD_FORMS)?,
+            _ => return Err(AMD_FORMS.into()),
+        }
+    }
+    Ok(IommuSpec {
+        root_complex: rc.into(),
+        kind: IommuKind::Amd { intremap, xtsup },
+    })
+}
+
+/// `--intel-vtd`.
+pub fn parse_intel_vtd(s: &str) -> Result<IommuSpec, String> {
+    let mut parts = s.split(',');
+    let rc = parts.next().filter(|n| is_name(n)).ok_or(VTD_FORMS)?;
+    let (mut intremap, mut eim, mut aw_bits, mut dma_translation) = (true, true, 48, true);
+    for opt in parts {
+        match opt.split_once('=') {
+            Some(("intremap", v)) => intremap = on_off(v).ok_or(VTD_FORMS)?,
+            Some(("eim", v)) => eim = on_off(v).ok_or(VTD_FORMS)?,
+            Some(("aw-bits", "39")) => aw_bits = 39,
+            Some(("aw-bits", "48")) => aw_bits = 48,
+            Some(("dma-translation", v)) => dma_translation = on_off(v).ok_or(VTD_FORMS)?,
+            _ => return Err(VTD_FORMS.into()),
+        }
+    }
+    if eim && !intremap {
+        return Err("eim=on needs intremap=on (x2APIC destinations are reached through interrupt remapping)".into());
+    }
+    Ok(IommuSpec {
+        root_complex: rc.into(),
+        kind: IommuKind::IntelVtd {
+            intremap,
+            eim,
+            aw_bits,
+            dma_translation,
+        },
+    })
+}
+
 /// What `--smmu` asked for (validated, then refused on this host).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmmuArg {
@@ -190,6 +250,18 @@ mod tests {
         assert!(parse_dma_test("auto").unwrap().port.is_none());
         assert!(parse_dma_test("pcie_port=rp0").is_ok());
         assert!(parse_dma_test("rp0").is_err());
+    }
+
+    #[test]
+    fn iommus() {
+        let a = parse_amd_iommu("rc0,xtsup=off").unwrap();
+        assert_eq!(a.kind, IommuKind::Amd { intremap: true, xtsup: false });
+        assert!(parse_amd_iommu("rc0,intremap=maybe").is_err());
+        let v = parse_intel_vtd("rc1,aw-bits=39,eim=off").unwrap();
+        assert!(matches!(v.kind, IommuKind::IntelVtd { aw_bits: 39, eim: false, .. }));
+        assert!(parse_intel_vtd("rc1,aw-bits=40").is_err());
+        assert!(parse_intel_vtd("rc1,intremap=off").is_err());
+        assert!(parse_intel_vtd("rc1,intremap=off,eim=off").is_ok());
     }
 
     #[test]

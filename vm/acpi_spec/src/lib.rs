@@ -10,6 +10,7 @@ pub mod fadt;
 pub mod gas;
 pub mod header;
 pub mod iort;
+pub mod ivrs;
 pub mod madt;
 pub mod mcfg;
 pub mod rsdp;

@@ -3,6 +3,7 @@
 
 pub mod dmar;
 mod dsdt;
+pub mod ivrs;
 mod fadt;
 mod madt;
 mod mcfg;

@@ -37,15 +37,16 @@ const RTE_RO: u64 = RTE_DELIVERY_STATUS | RTE_REMOTE_IRR;
 ///
 /// An IOMMU with interrupt remapping wraps this to remap (or block) the pin's message.
 pub trait IoapicRouting: Send + Sync {
-    /// The pin's RTE changed: `msg` is the MSI it now produces.
-    fn set_route(&self, pin: u8, msg: MsiMessage);
+    /// The pin's RTE changed: `msg` is the MSI it now produces, `None` while masked (a
+    /// masked pin sends nothing, so a remapper must not see it).
+    fn set_route(&self, pin: u8, msg: Option<MsiMessage>);
     /// Delivers the pin's current route.
     fn fire(&self, pin: u8);
 }
 
 impl IoapicRouting for GsiRoutes {
-    fn set_route(&self, pin: u8, msg: MsiMessage) {
-        if let Err(err) = self.set(pin.into(), Some(msg)) {
+    fn set_route(&self, pin: u8, msg: Option<MsiMessage>) {
+        if let Err(err) = self.set(pin.into(), msg) {
             tracing::error!(pin, error = &err as &dyn std::error::Error, "IOAPIC route");
         }
     }
@@ -53,6 +54,11 @@ impl IoapicRouting for GsiRoutes {
     fn fire(&self, pin: u8) {
         GsiRoutes::fire(self, pin.into())
     }
+}
+
+/// The route a redirection entry needs: its MSI, or nothing while masked.
+fn rte_route(rte: u64) -> Option<MsiMessage> {
+    (rte & RTE_MASKED == 0).then(|| rte_to_msi(rte))
 }
 
 /// The MSI a redirection entry produces: the compatibility layout carries the
@@ -95,7 +101,7 @@ impl Ioapic {
             routing,
         });
         for pin in 0..NUM_PINS {
-            ioapic.routing.set_route(pin as u8, rte_to_msi(RTE_MASKED));
+            ioapic.routing.set_route(pin as u8, None);
         }
         ioapic
     }
@@ -199,7 +205,7 @@ impl Ioapic {
                         new &= !RTE_REMOTE_IRR;
                     }
                     s.rte[pin] = new;
-                    let route = (rte_to_msi(new) != rte_to_msi(old)).then(|| rte_to_msi(new));
+                    let route = (rte_route(new) != rte_route(old)).then(|| rte_route(new));
                     // A level-triggered line that is high fires once unmasked.
                     let fire = Self::evaluate(&mut s, pin, false).map(|p| (p, pin));
                     (route.map(|m| (pin as u8, m)), fire.map(|f| f.0))
@@ -279,12 +285,12 @@ mod tests {
 
     #[derive(Default)]
     struct Recorder {
-        routes: Mutex<Vec<(u8, MsiMessage)>>,
+        routes: Mutex<Vec<(u8, Option<MsiMessage>)>>,
         fired: Mutex<Vec<u8>>,
     }
 
     impl IoapicRouting for Recorder {
-        fn set_route(&self, pin: u8, msg: MsiMessage) {
+        fn set_route(&self, pin: u8, msg: Option<MsiMessage>) {
             self.routes.lock().push((pin, msg));
         }
         fn fire(&self, pin: u8) {
@@ -320,6 +326,7 @@ mod tests {
         let (rec, io) = setup();
         write_rte(&io, 4, (3u64 << 56) | 0x31);
         let (pin, msg) = *rec.routes.lock().last().unwrap();
+        let msg = msg.unwrap();
         assert_eq!(pin, 4);
         assert_eq!(msg.address, 0xFEE0_3000);
         assert_eq!(msg.data, 0x31);
@@ -333,6 +340,17 @@ mod tests {
         assert_eq!(msg.address & (1 << 4), 1 << 4);
         assert_eq!((msg.address >> 5) & 0x7fff, 0x1234);
         assert_eq!(msg.address & (1 << 2), 1 << 2);
+    }
+
+    #[test]
+    fn masked_pins_have_no_route() {
+        let (rec, io) = setup();
+        write_rte(&io, 4, RTE_MASKED | 0x31);
+        assert!(rec.routes.lock().is_empty());
+        write_rte(&io, 4, 0x31);
+        assert!(rec.routes.lock().last().unwrap().1.is_some());
+        write_rte(&io, 4, RTE_MASKED | 0x31);
+        assert_eq!(rec.routes.lock().last().unwrap().1, None);
     }
 
     #[test]

@@ -210,3 +210,20 @@ impl pci_core::DoorbellRegistrar for KvmEventFds {
         r.map_err(|e| std::io::Error::from_raw_os_error(e.errno()))
     }
 }
+
+/// Delivers an IOMMU's own interrupts (never remapped) with KVM_SIGNAL_MSI.
+pub struct KvmMsiSink(pub Arc<VmFd>);
+
+impl iommu_common::MsiSink for KvmMsiSink {
+    fn signal_msi(&self, msg: MsiMessage) {
+        let msi = kvm_bindings::kvm_msi {
+            address_lo: msg.address as u32,
+            address_hi: (msg.address >> 32) as u32,
+            data: msg.data,
+            ..Default::default()
+        };
+        if let Err(err) = self.0.signal_msi(msi) {
+            tracing::warn!(error = %err, address = msg.address, "KVM_SIGNAL_MSI failed");
+        }
+    }
+}

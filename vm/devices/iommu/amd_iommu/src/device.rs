@@ -34,6 +34,14 @@ pub struct AmdIommuConfig {
     pub iommu_bdf: u16,
 }
 
+impl AmdIommuConfig {
+    /// The extended feature register a unit with this configuration advertises (what
+    /// the IVHD's EFR image must hold).
+    pub fn efr(&self) -> u64 {
+        crate::state::efr_for(self)
+    }
+}
+
 /// One emulated AMD IOMMU covering one PCI segment's root complex.
 pub struct AmdIommu {
     state: Mutex<State>,

@@ -22,6 +22,7 @@ mod devtab;
 mod evtlog;
 mod intremap;
 mod pci;
+pub mod pci_function;
 mod ratelimit;
 mod regs;
 pub mod spec;

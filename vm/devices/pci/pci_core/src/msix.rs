@@ -124,8 +124,10 @@ impl Msix {
         }
     }
 
+    /// Installs the vector's message while it can fire, and withdraws it while masked:
+    /// a masked vector sends nothing, so an IOMMU must not see (or fault on) it.
     fn sync_route(s: &mut State, i: usize) {
-        let msg = s.enabled.then(|| MsiMessage {
+        let msg = Self::deliverable(s, i).then(|| MsiMessage {
             address: s.vectors[i].address,
             data: s.vectors[i].data,
         });
@@ -313,6 +315,15 @@ pub(crate) mod tests {
         program(&msix, 1, 0xfee0_0000, 0x41, true);
         enable(&mut config, &msix, CONTROL_ENABLE);
         let v = ctl.vectors.lock()[1].clone();
+        // Masked: nothing installed.
+        assert_eq!(v.messages.lock().last().copied().flatten(), None);
+        msix.signal(1);
+        assert_eq!(*v.signals.lock(), 0);
+        let mut pba = [0u8; 8];
+        msix.read(0x800, &mut pba);
+        assert_eq!(pba[0], 0b10);
+        // Unmask installs the message, delivers the pending interrupt, clears the bit.
+        msix.write(16 + 12, &0u32.to_le_bytes());
         assert_eq!(
             v.messages.lock().last().copied().flatten(),
             Some(MsiMessage {
@@ -320,13 +331,6 @@ pub(crate) mod tests {
                 data: 0x41
             })
         );
-        msix.signal(1);
-        assert_eq!(*v.signals.lock(), 0);
-        let mut pba = [0u8; 8];
-        msix.read(0x800, &mut pba);
-        assert_eq!(pba[0], 0b10);
-        // Unmask delivers the pending interrupt and clears the bit.
-        msix.write(16 + 12, &0u32.to_le_bytes());
         assert_eq!(*v.signals.lock(), 1);
         msix.read(0x800, &mut pba);
         assert_eq!(pba[0], 0);

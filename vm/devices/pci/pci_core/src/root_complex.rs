@@ -44,6 +44,20 @@ impl RootComplexConfig {
     }
 }
 
+/// Most root ports one root complex holds (devices 1–31 of its first bus but one).
+pub const MAX_ROOT_PORTS: usize = 30;
+
+/// The device number of root port `index` on the first bus: 1, 2, … skipping
+/// [`RESERVED_DEVICE`].
+pub const fn root_port_device(index: usize) -> u8 {
+    let device = index as u8 + 1;
+    if device >= RESERVED_DEVICE {
+        device + 1
+    } else {
+        device
+    }
+}
+
 /// A root port to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RootPortDescription {
@@ -52,6 +66,11 @@ pub struct RootPortDescription {
     /// ACS capabilities it advertises.
     pub acs: u16,
 }
+
+/// Device number on the first bus never given to a root port: 00:14.0 is the source id
+/// the IOAPIC's interrupts carry (what Linux's AMD-Vi driver expects; VT-d's DMAR names
+/// the same), so no PCI function may claim it.
+pub const RESERVED_DEVICE: u8 = 0x14;
 
 /// Called when requester ids changed (a port's secondary bus was renumbered).
 pub type RidChangeListener = Arc<dyn Fn() + Send + Sync>;
@@ -74,6 +93,7 @@ pub struct RootComplex {
     config: RootComplexConfig,
     host_bridge: Mutex<ConfigSpace>,
     ports: Vec<Mutex<Port>>,
+    root_functions: Mutex<BTreeMap<u8, Arc<dyn PciDevice>>>,
     mmio: Arc<Bus>,
     rid_listener: Mutex<Option<RidChangeListener>>,
 }
@@ -107,6 +127,7 @@ enum Target<'a> {
     HostBridge,
     Port(&'a Mutex<Port>),
     Endpoint(&'a Mutex<Port>),
+    RootFunction(Arc<dyn PciDevice>),
 }
 
 impl RootComplex {
@@ -128,7 +149,7 @@ impl RootComplex {
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let devfn = ((i as u8) + 1) << 3;
+                let devfn = root_port_device(i) << 3;
                 Mutex::new(Port {
                     name: p.name.clone(),
                     devfn,
@@ -142,6 +163,7 @@ impl RootComplex {
             config,
             host_bridge: Mutex::new(host_bridge),
             ports,
+            root_functions: Mutex::new(BTreeMap::new()),
             mmio,
             rid_listener: Mutex::new(None),
         })
@@ -188,6 +210,18 @@ impl RootComplex {
         Ok(())
     }
 
+    /// Places a platform function (an IOMMU) at `devfn` of the first bus; functions of
+    /// device 0 make the host bridge multi-function.
+    pub fn attach_root_function(&self, devfn: u8, device: Arc<dyn PciDevice>) {
+        assert!(devfn != 0 && devfn >> 3 != RESERVED_DEVICE, "devfn {devfn:#x} is taken");
+        if devfn >> 3 == 0 {
+            let mut hb = self.host_bridge.lock();
+            let ht = hb.read_u8(spec::HEADER_TYPE) | 0x80;
+            hb.set_u8(spec::HEADER_TYPE, ht);
+        }
+        self.root_functions.lock().insert(devfn, device);
+    }
+
     /// Sets what is told when requester ids change.
     pub fn set_rid_listener(&self, listener: RidChangeListener) {
         *self.rid_listener.lock() = Some(listener);
@@ -197,6 +231,9 @@ impl RootComplex {
         if bus == self.config.start_bus {
             if devfn == 0 {
                 return Some(Target::HostBridge);
+            }
+            if let Some(f) = self.root_functions.lock().get(&devfn) {
+                return Some(Target::RootFunction(f.clone()));
             }
             return self
                 .ports
@@ -231,6 +268,7 @@ impl RootComplex {
         match self.target(bus, devfn) {
             Some(Target::HostBridge) => self.host_bridge.lock().read(reg, len),
             Some(Target::Port(p)) => p.lock().config.config.read(reg, len),
+            Some(Target::RootFunction(f)) => f.config_read(reg, len),
             Some(Target::Endpoint(p)) => {
                 let device = p.lock().endpoint.as_ref().map(|e| e.device.clone());
                 device.map_or(u32::MAX, |d| d.config_read(reg, len))
@@ -247,6 +285,7 @@ impl RootComplex {
             Some(Target::HostBridge) => {
                 self.host_bridge.lock().write(reg, len, value);
             }
+            Some(Target::RootFunction(f)) => f.config_write(reg, len, value),
             Some(Target::Port(p)) => {
                 let renumbered = {
                     let mut port = p.lock();

@@ -308,7 +308,7 @@ fn read_into_guest(
             }
             Ok(())
         },
-        |a| (blk_status::IOERR, done, Failure::Dma(a)),
+        |a| ioerr(Failure::Dma(a)),
     )?;
     Ok(done)
 }

@@ -123,11 +123,11 @@ pub struct WaitDesc {
     #[bits(4)]
     pub type_lo: u8,
     /// Interrupt flag: set ICS.IWC and raise the invalidation completion event.
-    pub if_: bool,
+    pub if_flag: bool,
     /// Status write: write `status_data` to `status_addr`.
     pub sw: bool,
     /// Fence: later descriptors wait for this one (always true here).
-    pub fn_: bool,
+    pub fence: bool,
     /// Page-request drain; needs ECAP.PDS, reserved here.
     pub pd: bool,
     /// Reserved (includes type[6:4] at bits 11:9).

@@ -416,14 +416,14 @@ pub struct FrcdHi {
     pub sid: u16,
     #[bits(12)]
     _rsvd0: u16,
+    /// Type bit 2 (reserved in legacy mode).
+    pub t2: bool,
     /// Privilege mode requested (PASID requests only).
-    pub priv_: bool,
+    pub pm: bool,
     /// Execute permission requested (PASID requests only).
     pub exe: bool,
     /// PASID present.
     pub pp: bool,
-    /// Reserved in legacy mode (type bit 2).
-    pub t2: bool,
     /// Fault reason.
     pub fr: u8,
     /// PASID value.
