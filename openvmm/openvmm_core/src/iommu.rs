@@ -37,6 +37,17 @@ impl BusDevice for AmdIommuMmio {
     }
 }
 
+struct VtdMmio(Arc<intel_vtd::IntelVtd>);
+
+impl BusDevice for VtdMmio {
+    fn read(&self, offset: u64, data: &mut [u8]) {
+        self.0.mmio_read(offset, data)
+    }
+    fn write(&self, offset: u64, data: &[u8]) {
+        self.0.mmio_write(offset, data)
+    }
+}
+
 /// Creates each root complex's IOMMU and domain (same order as `root_complexes`).
 #[allow(clippy::too_many_arguments)]
 pub fn build_domains(
@@ -78,11 +89,40 @@ pub fn build_domains(
                     registry,
                 }
             }
-            Some((IommuKind::IntelVtd { .. }, _)) => {
-                anyhow::bail!(
-                    "--intel-vtd {}: the VT-d unit is not wired into the VMM yet",
-                    placed.spec.name
+            Some((
+                IommuKind::IntelVtd {
+                    intremap,
+                    eim,
+                    aw_bits,
+                    dma_translation,
+                },
+                base,
+            )) => {
+                let config = intel_vtd::VtdConfig {
+                    aw_bits,
+                    intremap,
+                    eim,
+                    dma_translation,
+                    segment: placed.spec.segment,
+                    fault_records: 8,
+                };
+                config
+                    .validate()
+                    .with_context(|| format!("--intel-vtd {}", placed.spec.name))?;
+                let unit = intel_vtd::IntelVtd::new(config, memory.clone(), msi_sink.clone());
+                mmio.insert(
+                    "intel-vtd",
+                    base,
+                    intel_vtd::IntelVtd::MMIO_SIZE,
+                    Arc::new(VtdMmio(unit.clone())),
                 )
+                .context("mapping the VT-d registers")?;
+                let registry = MsiRouteRegistry::new(routes.clone(), irqfd.clone(), unit.clone());
+                unit.set_remap_listener(registry.clone());
+                Domain {
+                    translator: unit,
+                    registry,
+                }
             }
         };
         let registry = domain.registry.clone();

@@ -231,7 +231,10 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(bad.validate(), Err(ConfigError::FaultRecords(1000)));
-        assert_eq!(Cap::from(bad.capability()).nfr() as usize + 1, MAX_FAULT_RECORDS);
+        assert_eq!(
+            Cap::from(bad.capability()).nfr() as usize + 1,
+            MAX_FAULT_RECORDS
+        );
         let small = VtdConfig {
             fault_records: 0,
             ..Default::default()

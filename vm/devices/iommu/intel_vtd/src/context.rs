@@ -133,10 +133,32 @@ mod tests {
         let ctx = m.alloc();
         m.set_root(root, 3, ctx);
         let pt = m.alloc();
-        m.set_context(ctx, 0x10, ContextEntry::new().with_p(true).with_aw(2).with_slptptr(pt >> 12).with_did(7));
-        m.set_context(ctx, 0x11, ContextEntry::new().with_p(true).with_aw(2).with_tt(tt::PASS_THROUGH));
+        m.set_context(
+            ctx,
+            0x10,
+            ContextEntry::new()
+                .with_p(true)
+                .with_aw(2)
+                .with_slptptr(pt >> 12)
+                .with_did(7),
+        );
+        m.set_context(
+            ctx,
+            0x11,
+            ContextEntry::new()
+                .with_p(true)
+                .with_aw(2)
+                .with_tt(tt::PASS_THROUGH),
+        );
         let c = lookup(&m.mem, &caps(), Some(root), 0x0310).unwrap();
-        assert_eq!(c.translate, Translate::SecondLevel { root: pt, levels: 4, width: 48 });
+        assert_eq!(
+            c.translate,
+            Translate::SecondLevel {
+                root: pt,
+                levels: 4,
+                width: 48
+            }
+        );
         assert_eq!(c.did, 7);
         let c = lookup(&m.mem, &caps(), Some(root), 0x0311).unwrap();
         assert_eq!(c.translate, Translate::PassThrough);
@@ -161,13 +183,29 @@ mod tests {
         );
         // Root table beyond RAM.
         assert_eq!(
-            lookup(&m.mem, &caps, Some(0x7f_0000_0000), 0).unwrap_err().reason,
+            lookup(&m.mem, &caps, Some(0x7f_0000_0000), 0)
+                .unwrap_err()
+                .reason,
             FaultReason::RootTableAccess
         );
         check(0x0100, FaultReason::RootNotPresent, false);
-        m.write_u128(root + 2 * 16, RootEntry::new().with_p(true).with_ctp(ctx >> 12).with_rsvd_lo(1).into_bits());
+        m.write_u128(
+            root + 2 * 16,
+            RootEntry::new()
+                .with_p(true)
+                .with_ctp(ctx >> 12)
+                .with_rsvd_lo(1)
+                .into_bits(),
+        );
         check(0x0200, FaultReason::RootReserved, false);
-        m.write_u128(root + 4 * 16, RootEntry::new().with_p(true).with_ctp(ctx >> 12).with_rsvd_hi(1).into_bits());
+        m.write_u128(
+            root + 4 * 16,
+            RootEntry::new()
+                .with_p(true)
+                .with_ctp(ctx >> 12)
+                .with_rsvd_hi(1)
+                .into_bits(),
+        );
         check(0x0400, FaultReason::RootReserved, false);
         // Context table pointer above the host address width.
         m.set_root(root, 5, 1 << 50);
@@ -180,7 +218,10 @@ mod tests {
         check(0x0100, FaultReason::ContextNotPresent, false);
         m.set_context(ctx, 1, ContextEntry::new().with_fpd(true));
         check(0x0101, FaultReason::ContextNotPresent, true);
-        let good = ContextEntry::new().with_p(true).with_aw(2).with_slptptr(0x1234);
+        let good = ContextEntry::new()
+            .with_p(true)
+            .with_aw(2)
+            .with_slptptr(0x1234);
         m.set_context(ctx, 2, good.with_rsvd0(1));
         check(0x0102, FaultReason::ContextReserved, false);
         m.set_context(ctx, 3, good.with_rsvd1(true));
@@ -209,19 +250,46 @@ mod tests {
         m.set_root(root, 0, ctx);
         m.set_context(ctx, 0, ContextEntry::new().with_p(true).with_aw(2));
         m.set_context(ctx, 1, ContextEntry::new().with_p(true).with_aw(1));
-        let caps39 = Caps::new(&VtdConfig { aw_bits: 39, ..Default::default() });
+        let caps39 = Caps::new(&VtdConfig {
+            aw_bits: 39,
+            ..Default::default()
+        });
         assert_eq!(
             lookup(&m.mem, &caps39, Some(root), 0).unwrap_err().reason,
             FaultReason::ContextInvalid
         );
         let c = lookup(&m.mem, &caps39, Some(root), 1).unwrap();
-        assert_eq!(c.translate, Translate::SecondLevel { root: 0, levels: 3, width: 39 });
+        assert_eq!(
+            c.translate,
+            Translate::SecondLevel {
+                root: 0,
+                levels: 3,
+                width: 39
+            }
+        );
         // A 48-bit unit still takes 3-level tables.
         let c = lookup(&m.mem, &caps(), Some(root), 1).unwrap();
-        assert_eq!(c.translate, Translate::SecondLevel { root: 0, levels: 3, width: 39 });
+        assert_eq!(
+            c.translate,
+            Translate::SecondLevel {
+                root: 0,
+                levels: 3,
+                width: 39
+            }
+        );
         // DMA translation off: SAGAW = 0, so even pass-through is invalid.
-        let off = Caps::new(&VtdConfig { dma_translation: false, ..Default::default() });
-        m.set_context(ctx, 2, ContextEntry::new().with_p(true).with_aw(2).with_tt(tt::PASS_THROUGH));
+        let off = Caps::new(&VtdConfig {
+            dma_translation: false,
+            ..Default::default()
+        });
+        m.set_context(
+            ctx,
+            2,
+            ContextEntry::new()
+                .with_p(true)
+                .with_aw(2)
+                .with_tt(tt::PASS_THROUGH),
+        );
         assert_eq!(
             lookup(&m.mem, &off, Some(root), 2).unwrap_err().reason,
             FaultReason::ContextInvalid

@@ -98,7 +98,10 @@ impl DmaTranslator for IntelVtd {
         let mut state = self.state.lock();
         let result = state.translate_dma(req);
         self.finish(state);
-        result.map_err(|kind| DmaFault { request: *req, kind })
+        result.map_err(|kind| DmaFault {
+            request: *req,
+            kind,
+        })
     }
 }
 

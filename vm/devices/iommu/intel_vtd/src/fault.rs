@@ -238,7 +238,10 @@ mod tests {
     fn record_layout() {
         let mut log = unmasked_log(8);
         let mut out = Vec::new();
-        assert_eq!(log.log(dma_fault(0x0108, 0x1234_5678), &mut out), Logged::Recorded);
+        assert_eq!(
+            log.log(dma_fault(0x0108, 0x1234_5678), &mut out),
+            Logged::Recorded
+        );
         assert_eq!(log.read(0, 0), 0x1234_5000);
         let hi = FrcdHi::from(log.read(0, 1));
         assert!(hi.f() && hi.t());

@@ -26,7 +26,10 @@ impl State {
             return 0;
         }
         page_addr_mask(self.caps.haw())
-            | Irta::new().with_eime(self.caps.ecap.eim()).with_s(0xf).into_bits()
+            | Irta::new()
+                .with_eime(self.caps.ecap.eim())
+                .with_s(0xf)
+                .into_bits()
     }
 
     /// A write to GCMD.
@@ -110,17 +113,38 @@ mod tests {
         s.rtaddr = 0x4000;
         s.irta = 0x8000;
         // All one-shots at once: each happens.
-        s.write_gcmd(Gcmd::new().with_srtp(true).with_sirtp(true).with_wbf(true).with_sfl(true).into_bits());
+        s.write_gcmd(
+            Gcmd::new()
+                .with_srtp(true)
+                .with_sirtp(true)
+                .with_wbf(true)
+                .with_sfl(true)
+                .into_bits(),
+        );
         assert!(s.gsts.rtps() && s.gsts.irtps() && !s.gsts.fls());
         assert_eq!(s.root_table, Some(0x4000));
         assert_eq!(s.ir_table.unwrap().entries, 2);
         // Toggles together with a one-shot: the pointer is latched first.
         s.rtaddr = 0x6000;
-        s.write_gcmd(Gcmd::new().with_srtp(true).with_te(true).with_ire(true).with_qie(true).with_cfi(true).into_bits());
+        s.write_gcmd(
+            Gcmd::new()
+                .with_srtp(true)
+                .with_te(true)
+                .with_ire(true)
+                .with_qie(true)
+                .with_cfi(true)
+                .into_bits(),
+        );
         assert!(s.gsts.tes() && s.gsts.ires() && s.gsts.qies() && s.gsts.cfis());
         assert_eq!(s.root_table, Some(0x6000));
         // A shadow write (toggles unchanged) plus one new toggle changes only that.
-        s.write_gcmd(Gcmd::new().with_te(true).with_ire(true).with_qie(true).into_bits());
+        s.write_gcmd(
+            Gcmd::new()
+                .with_te(true)
+                .with_ire(true)
+                .with_qie(true)
+                .into_bits(),
+        );
         assert!(s.gsts.tes() && s.gsts.ires() && s.gsts.qies() && !s.gsts.cfis());
         // Writing zero turns everything off; latched pointers stay latched.
         s.write_gcmd(0);

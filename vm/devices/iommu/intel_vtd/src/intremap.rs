@@ -32,11 +32,7 @@ pub(crate) struct IrFault {
 
 impl IrFault {
     fn new(reason: FaultReason, index: u32, fpd: bool) -> Self {
-        Self {
-            reason,
-            index,
-            fpd,
-        }
+        Self { reason, index, fpd }
     }
 }
 
@@ -67,7 +63,11 @@ fn source_ok(irte: Irte, rid: u16) -> bool {
 
 /// The compatibility-format message an IRTE delivers.
 fn compose(irte: Irte, eime: bool) -> MsiMessage {
-    let dest = if eime { irte.dst() } else { (irte.dst() >> 8) & 0xff };
+    let dest = if eime {
+        irte.dst()
+    } else {
+        (irte.dst() >> 8) & 0xff
+    };
     let address = INTERRUPT_ADDR_BASE
         | (u64::from(dest >> 8) << 40)
         | (u64::from(dest & 0xff) << 12)
@@ -83,7 +83,11 @@ fn compose(irte: Irte, eime: bool) -> MsiMessage {
 impl State {
     /// Remaps one interrupt request (VT-d §5.1.3, "Interrupt Remapping Fault
     /// Conditions"). Faults are recorded here.
-    pub(crate) fn remap_msi(&mut self, rid: RequesterId, msg: MsiMessage) -> Result<MsiMessage, IrFault> {
+    pub(crate) fn remap_msi(
+        &mut self,
+        rid: RequesterId,
+        msg: MsiMessage,
+    ) -> Result<MsiMessage, IrFault> {
         if !self.gsts.ires() {
             self.stats.remaps += 1;
             return Ok(msg);
@@ -210,15 +214,30 @@ mod tests {
     }
 
     fn irte() -> Irte {
-        Irte::new().with_p(true).with_vector(0x31).with_svt(svt::SID_SQ).with_sid(0x0010)
+        Irte::new()
+            .with_p(true)
+            .with_vector(0x31)
+            .with_svt(svt::SID_SQ)
+            .with_sid(0x0010)
     }
 
     #[test]
     fn x2apic_destination() {
         let m = TestMem::new();
         let mut s = state(&m, true, 256);
-        set_irte(&m, 5, irte().with_dst(0x1234_5678).with_dm(true).with_rh(true).with_tm(true).with_dlm(1));
-        let out = s.remap_msi(rid(0x10), msg(remappable(5, false), 0)).unwrap();
+        set_irte(
+            &m,
+            5,
+            irte()
+                .with_dst(0x1234_5678)
+                .with_dm(true)
+                .with_rh(true)
+                .with_tm(true)
+                .with_dlm(1),
+        );
+        let out = s
+            .remap_msi(rid(0x10), msg(remappable(5, false), 0))
+            .unwrap();
         assert_eq!(out.address, (0x12_3456 << 40) | 0xfee7_800c);
         assert_eq!(out.data, 0x31 | (1 << 8) | (1 << 14) | (1 << 15));
     }
@@ -228,10 +247,14 @@ mod tests {
         let m = TestMem::new();
         let mut s = state(&m, false, 256);
         set_irte(&m, 1, irte().with_dst(0x0300));
-        let out = s.remap_msi(rid(0x10), msg(remappable(1, false), 0)).unwrap();
+        let out = s
+            .remap_msi(rid(0x10), msg(remappable(1, false), 0))
+            .unwrap();
         assert_eq!(out, msg(0xfee0_3000, 0x31));
         set_irte(&m, 2, irte().with_dst(0x0001_0300));
-        assert!(s.remap_msi(rid(0x10), msg(remappable(2, false), 0)).is_err());
+        assert!(s
+            .remap_msi(rid(0x10), msg(remappable(2, false), 0))
+            .is_err());
         assert_eq!(last(&s), 0x24);
     }
 
@@ -240,11 +263,16 @@ mod tests {
         let m = TestMem::new();
         let mut s = state(&m, true, 1 << 16);
         set_irte(&m, 0x8003, irte().with_vector(0x44));
-        let out = s.remap_msi(rid(0x10), msg(remappable(0x8001, true), 2)).unwrap();
+        let out = s
+            .remap_msi(rid(0x10), msg(remappable(0x8001, true), 2))
+            .unwrap();
         assert_eq!(out.data, 0x44);
         // IOAPIC-style message: RTE bits 63:48 in address 19:4, bit 11 in address 2.
         let ioapic_addr = 0xfee0_0000 | (((0x0003u64 << 1) | 1) << 4) | (1 << 2);
-        assert_eq!(s.remap_msi(rid(0x10), msg(ioapic_addr, 0x44)).unwrap().data, 0x44);
+        assert_eq!(
+            s.remap_msi(rid(0x10), msg(ioapic_addr, 0x44)).unwrap().data,
+            0x44
+        );
     }
 
     #[test]
@@ -279,11 +307,16 @@ mod tests {
         s.gsts.set_cfis(true);
         expect(&mut s, msg(0xfee0_0000, 0x30), 0x25);
         s.ir_table.as_mut().unwrap().eime = false;
-        assert_eq!(s.remap_msi(r, msg(0xfee0_0000, 0x30)).unwrap(), msg(0xfee0_0000, 0x30));
+        assert_eq!(
+            s.remap_msi(r, msg(0xfee0_0000, 0x30)).unwrap(),
+            msg(0xfee0_0000, 0x30)
+        );
         s.ir_table.as_mut().unwrap().eime = true;
         // 0x26: source id mismatch.
         set_irte(&m, 8, irte());
-        assert!(s.remap_msi(rid(0x11), msg(remappable(8, false), 0)).is_err());
+        assert!(s
+            .remap_msi(rid(0x11), msg(remappable(8, false), 0))
+            .is_err());
         assert_eq!(last(&s), 0x26);
         // 0x23: table beyond RAM, or no table latched.
         s.ir_table.as_mut().unwrap().base = 0x80_0000_0000;
@@ -304,12 +337,19 @@ mod tests {
         set_irte(&m, 3, base.with_sq(3));
         set_irte(&m, 4, base.with_svt(svt::BUS_RANGE).with_sid(0x0305));
         set_irte(&m, 5, base.with_svt(svt::NONE));
-        let ok = |s: &mut State, bdf: u16, i: u32| s.remap_msi(rid(bdf), msg(remappable(i, false), 0)).is_ok();
+        let ok = |s: &mut State, bdf: u16, i: u32| {
+            s.remap_msi(rid(bdf), msg(remappable(i, false), 0)).is_ok()
+        };
         assert!(ok(&mut s, 0x0218, 0) && !ok(&mut s, 0x0219, 0));
         assert!(ok(&mut s, 0x021c, 1) && !ok(&mut s, 0x0219, 1));
         assert!(ok(&mut s, 0x021e, 2) && !ok(&mut s, 0x0219, 2));
         assert!(ok(&mut s, 0x021f, 3) && !ok(&mut s, 0x0220, 3));
-        assert!(ok(&mut s, 0x0300, 4) && ok(&mut s, 0x05ff, 4) && !ok(&mut s, 0x0600, 4) && !ok(&mut s, 0x0218, 4));
+        assert!(
+            ok(&mut s, 0x0300, 4)
+                && ok(&mut s, 0x05ff, 4)
+                && !ok(&mut s, 0x0600, 4)
+                && !ok(&mut s, 0x0218, 4)
+        );
         assert!(ok(&mut s, 0xffff, 5));
     }
 
@@ -319,8 +359,12 @@ mod tests {
         let mut s = state(&m, true, 16);
         set_irte(&m, 0, Irte::new().with_fpd(true));
         set_irte(&m, 1, irte().with_fpd(true).with_sid(0x99));
-        assert!(s.remap_msi(rid(0x10), msg(remappable(0, false), 0)).is_err());
-        assert!(s.remap_msi(rid(0x10), msg(remappable(1, false), 0)).is_err());
+        assert!(s
+            .remap_msi(rid(0x10), msg(remappable(0, false), 0))
+            .is_err());
+        assert!(s
+            .remap_msi(rid(0x10), msg(remappable(1, false), 0))
+            .is_err());
         assert_eq!(s.stats.faults_suppressed, 2);
         assert_eq!(s.faults.fsts(), 0);
     }

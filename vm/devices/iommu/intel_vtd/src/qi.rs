@@ -19,8 +19,8 @@ use crate::spec::qi::IecInvDesc;
 use crate::spec::qi::IotlbInvDesc;
 use crate::spec::qi::WaitDesc;
 use crate::spec::qi::DESC_SIZE;
-use crate::spec::regs::Iqa;
 use crate::spec::regs::IqPointer;
+use crate::spec::regs::Iqa;
 use crate::spec::regs::GRAN_DEVICE_OR_PAGE;
 use crate::state::State;
 
@@ -108,7 +108,11 @@ impl State {
         let tail = self.queue.tail();
         if tail >= entries {
             if self.log.allow() {
-                tracing::warn!(tail, entries, "intel-vtd: invalidation queue tail beyond the queue");
+                tracing::warn!(
+                    tail,
+                    entries,
+                    "intel-vtd: invalidation queue tail beyond the queue"
+                );
             }
             self.raise_iqe();
             return;
@@ -159,7 +163,8 @@ impl State {
             }
             desc_type::IEC if self.caps.ecap.ir() => {
                 let d = IecInvDesc::from(desc);
-                if d.rsvd0() != 0 || d.rsvd1() != 0 || d.rsvd_hi() != 0 || (d.g() && d.im() > MHMV) {
+                if d.rsvd0() != 0 || d.rsvd1() != 0 || d.rsvd_hi() != 0 || (d.g() && d.im() > MHMV)
+                {
                     return Err(DescError::Invalid);
                 }
                 self.stats.iec_invalidations += 1;
@@ -174,7 +179,10 @@ impl State {
                     let addr = d.status_addr() << 2;
                     if write_u32(&self.mem, addr, d.status_data()).is_err() && self.log.allow() {
                         // A status write outside RAM goes nowhere, as on hardware.
-                        tracing::warn!(addr, "intel-vtd: invalidation wait status write outside RAM");
+                        tracing::warn!(
+                            addr,
+                            "intel-vtd: invalidation wait status write outside RAM"
+                        );
                     }
                 }
                 if d.if_flag() && !self.iwc {
@@ -227,13 +235,56 @@ mod tests {
         let mut s = enabled(&m);
         assert_eq!(s.queue.entries, 256);
         for g in 1..=3 {
-            put(&m, g - 1, ContextInvDesc::new().with_type_lo(1).with_g(g as u8).with_did(3).with_sid(0x10).with_fm(1).into_bits());
+            put(
+                &m,
+                g - 1,
+                ContextInvDesc::new()
+                    .with_type_lo(1)
+                    .with_g(g as u8)
+                    .with_did(3)
+                    .with_sid(0x10)
+                    .with_fm(1)
+                    .into_bits(),
+            );
         }
-        put(&m, 3, IotlbInvDesc::new().with_type_lo(2).with_g(1).into_bits());
-        put(&m, 4, IotlbInvDesc::new().with_type_lo(2).with_g(2).with_did(9).with_dr(true).with_dw(true).into_bits());
-        put(&m, 5, IotlbInvDesc::new().with_type_lo(2).with_g(3).with_am(MAMV).with_ih(true).with_addr(0x12345).into_bits());
+        put(
+            &m,
+            3,
+            IotlbInvDesc::new().with_type_lo(2).with_g(1).into_bits(),
+        );
+        put(
+            &m,
+            4,
+            IotlbInvDesc::new()
+                .with_type_lo(2)
+                .with_g(2)
+                .with_did(9)
+                .with_dr(true)
+                .with_dw(true)
+                .into_bits(),
+        );
+        put(
+            &m,
+            5,
+            IotlbInvDesc::new()
+                .with_type_lo(2)
+                .with_g(3)
+                .with_am(MAMV)
+                .with_ih(true)
+                .with_addr(0x12345)
+                .into_bits(),
+        );
         put(&m, 6, IecInvDesc::new().with_type_lo(4).into_bits());
-        put(&m, 7, IecInvDesc::new().with_type_lo(4).with_g(true).with_im(5).with_iidx(32).into_bits());
+        put(
+            &m,
+            7,
+            IecInvDesc::new()
+                .with_type_lo(4)
+                .with_g(true)
+                .with_im(5)
+                .with_iidx(32)
+                .into_bits(),
+        );
         put(&m, 8, wait(0x40_0000, 0xabcd));
         submit(&mut s, 9);
         assert_eq!(s.queue.head, 9);
@@ -276,17 +327,33 @@ mod tests {
     fn bad_descriptors_stop_with_head_on_them() {
         let good = wait(0x40_0000, 1);
         let bad: [u128; 13] = [
-            0,                                                             // type 0
-            0x3,                                                           // device-TLB (no DT)
-            0x6,                                                           // PASID-IOTLB
-            0x7,                                                           // PASID-cache
-            0xf,                                                           // unknown
-            good | (1 << 9),                                               // type bits 11:9
-            ContextInvDesc::new().with_type_lo(1).into_bits(),             // G = 0
-            ContextInvDesc::new().with_type_lo(1).with_g(1).with_rsvd_hi(1).into_bits(),
-            IotlbInvDesc::new().with_type_lo(2).with_g(3).with_am(MAMV + 1).into_bits(),
-            IotlbInvDesc::new().with_type_lo(2).with_g(1).with_rsvd2(1).into_bits(),
-            IecInvDesc::new().with_type_lo(4).with_g(true).with_im(MHMV + 1).into_bits(),
+            0,                                                 // type 0
+            0x3,                                               // device-TLB (no DT)
+            0x6,                                               // PASID-IOTLB
+            0x7,                                               // PASID-cache
+            0xf,                                               // unknown
+            good | (1 << 9),                                   // type bits 11:9
+            ContextInvDesc::new().with_type_lo(1).into_bits(), // G = 0
+            ContextInvDesc::new()
+                .with_type_lo(1)
+                .with_g(1)
+                .with_rsvd_hi(1)
+                .into_bits(),
+            IotlbInvDesc::new()
+                .with_type_lo(2)
+                .with_g(3)
+                .with_am(MAMV + 1)
+                .into_bits(),
+            IotlbInvDesc::new()
+                .with_type_lo(2)
+                .with_g(1)
+                .with_rsvd2(1)
+                .into_bits(),
+            IecInvDesc::new()
+                .with_type_lo(4)
+                .with_g(true)
+                .with_im(MHMV + 1)
+                .into_bits(),
             WaitDesc::from(good).with_pd(true).into_bits(),
             WaitDesc::from(good).with_rsvd1(1).into_bits(),
         ];
@@ -357,7 +424,14 @@ mod tests {
     #[test]
     fn iec_without_interrupt_remapping_is_invalid() {
         let m = TestMem::new();
-        let mut s = State::new(&VtdConfig { intremap: false, eim: false, ..Default::default() }, m.mem.clone());
+        let mut s = State::new(
+            &VtdConfig {
+                intremap: false,
+                eim: false,
+                ..Default::default()
+            },
+            m.mem.clone(),
+        );
         s.queue.iqa = Q;
         s.set_queue_enabled(true);
         put(&m, 0, IecInvDesc::new().with_type_lo(4).into_bits());

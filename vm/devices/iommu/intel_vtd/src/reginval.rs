@@ -64,7 +64,14 @@ mod tests {
     fn context_command() {
         let mut s = state();
         for g in 1..=3 {
-            s.write_ccmd(Ccmd::new().with_icc(true).with_cirg(g).with_did(4).into_bits(), true);
+            s.write_ccmd(
+                Ccmd::new()
+                    .with_icc(true)
+                    .with_cirg(g)
+                    .with_did(4)
+                    .into_bits(),
+                true,
+            );
             let c = Ccmd::from(s.ccmd);
             assert!(!c.icc());
             assert_eq!(c.caig(), g);
@@ -73,7 +80,14 @@ mod tests {
         assert_eq!(Ccmd::from(s.ccmd).caig(), 0);
         assert!(!Ccmd::from(s.ccmd).icc());
         // Low dword alone does not execute; CAIG is read-only.
-        s.write_ccmd(Ccmd::new().with_icc(true).with_cirg(1).with_caig(3).into_bits(), false);
+        s.write_ccmd(
+            Ccmd::new()
+                .with_icc(true)
+                .with_cirg(1)
+                .with_caig(3)
+                .into_bits(),
+            false,
+        );
         assert!(Ccmd::from(s.ccmd).icc());
         assert_eq!(Ccmd::from(s.ccmd).caig(), 0);
         assert_eq!(s.stats.context_invalidations, 3);
@@ -84,16 +98,29 @@ mod tests {
         let mut s = state();
         s.iva = Iva::new().with_am(MAMV).with_addr(0x100).into_bits();
         for g in 1..=3 {
-            s.write_iotlb(IotlbReg::new().with_ivt(true).with_iirg(g).with_did(1).into_bits(), true);
+            s.write_iotlb(
+                IotlbReg::new()
+                    .with_ivt(true)
+                    .with_iirg(g)
+                    .with_did(1)
+                    .into_bits(),
+                true,
+            );
             assert_eq!(IotlbReg::from(s.iotlb).iaig(), g);
             assert!(!IotlbReg::from(s.iotlb).ivt());
         }
         s.iva = Iva::new().with_am(MAMV + 1).into_bits();
-        s.write_iotlb(IotlbReg::new().with_ivt(true).with_iirg(3).into_bits(), true);
+        s.write_iotlb(
+            IotlbReg::new().with_ivt(true).with_iirg(3).into_bits(),
+            true,
+        );
         assert_eq!(IotlbReg::from(s.iotlb).iaig(), 0);
         assert!(!IotlbReg::from(s.iotlb).ivt());
         // Global ignores IVA.
-        s.write_iotlb(IotlbReg::new().with_ivt(true).with_iirg(1).into_bits(), true);
+        s.write_iotlb(
+            IotlbReg::new().with_ivt(true).with_iirg(1).into_bits(),
+            true,
+        );
         assert_eq!(IotlbReg::from(s.iotlb).iaig(), 1);
     }
 
@@ -102,7 +129,10 @@ mod tests {
         let mut s = state();
         s.gsts.set_qies(true);
         s.write_ccmd(Ccmd::new().with_icc(true).with_cirg(1).into_bits(), true);
-        s.write_iotlb(IotlbReg::new().with_ivt(true).with_iirg(1).into_bits(), true);
+        s.write_iotlb(
+            IotlbReg::new().with_ivt(true).with_iirg(1).into_bits(),
+            true,
+        );
         assert_eq!((s.ccmd, s.iotlb), (0, 0));
     }
 }

@@ -136,11 +136,9 @@ impl State {
             regs::FEADDR => self.faults.event.write_addr(val),
             regs::FEUADDR => self.faults.event.write_uaddr(val),
             regs::PMEN => self.pmen_epm = crate::spec::regs::Pmen::from(val).epm(),
-            regs::ICS => {
-                if val & regs::ICS_IWC != 0 {
-                    self.iwc = false;
-                    self.inv_event.conditions_cleared();
-                }
+            regs::ICS if val & regs::ICS_IWC != 0 => {
+                self.iwc = false;
+                self.inv_event.conditions_cleared();
             }
             regs::IECTL => self.inv_event.write_ctl(val, &mut self.effects.msis),
             regs::IEDATA => self.inv_event.write_data(val),
@@ -161,7 +159,12 @@ impl State {
     fn bad_access(&mut self, offset: u64, len: usize, write: bool) {
         self.stats.bad_accesses += 1;
         if self.log.allow() {
-            tracing::warn!(offset, len, write, "intel-vtd: unsupported register access ignored");
+            tracing::warn!(
+                offset,
+                len,
+                write,
+                "intel-vtd: unsupported register access ignored"
+            );
         }
     }
 
@@ -246,12 +249,24 @@ mod tests {
         assert_eq!(r32(&mut s, regs::VER), 0x10);
         assert_eq!(r64(&mut s, regs::CAP), s.caps.cap.into_bits());
         assert_eq!(r64(&mut s, regs::ECAP), s.caps.ecap.into_bits());
-        assert_eq!(r32(&mut s, regs::CAP + 4), (s.caps.cap.into_bits() >> 32) as u32);
+        assert_eq!(
+            r32(&mut s, regs::CAP + 4),
+            (s.caps.cap.into_bits() >> 32) as u32
+        );
         assert_eq!(r32(&mut s, regs::GSTS), 0);
         assert_eq!(r32(&mut s, regs::FSTS), 0);
         assert_eq!(r32(&mut s, regs::FECTL), 1 << 31);
         assert_eq!(r32(&mut s, regs::IECTL), 1 << 31);
-        for off in [regs::RTADDR, regs::CCMD, regs::IQH, regs::IQT, regs::IQA, regs::IRTA, regs::IVA, regs::IOTLB] {
+        for off in [
+            regs::RTADDR,
+            regs::CCMD,
+            regs::IQH,
+            regs::IQT,
+            regs::IQA,
+            regs::IRTA,
+            regs::IVA,
+            regs::IOTLB,
+        ] {
             assert_eq!(r64(&mut s, off), 0, "{off:#x}");
         }
         for i in 0..8 {
@@ -304,13 +319,28 @@ mod tests {
         w32(&mut s, regs::PMEN, 0);
         assert_eq!(r32(&mut s, regs::PMEN), 0);
         // Without EIM the upper address registers are RsvdZ; without IR, IRTA is.
-        let mut s = state(VtdConfig { eim: false, ..Default::default() });
+        let mut s = state(VtdConfig {
+            eim: false,
+            ..Default::default()
+        });
         w32(&mut s, regs::FEUADDR, 1);
         w32(&mut s, regs::IEUADDR, 1);
-        assert_eq!((r32(&mut s, regs::FEUADDR), r32(&mut s, regs::IEUADDR)), (0, 0));
+        assert_eq!(
+            (r32(&mut s, regs::FEUADDR), r32(&mut s, regs::IEUADDR)),
+            (0, 0)
+        );
         w64(&mut s, regs::IRTA, u64::MAX);
-        assert_eq!(r64(&mut s, regs::IRTA), 0xffff_ffff_f00f, "EIME is RsvdZ without EIM");
-        let mut s = state(VtdConfig { intremap: false, eim: false, aw_bits: 39, ..Default::default() });
+        assert_eq!(
+            r64(&mut s, regs::IRTA),
+            0xffff_ffff_f00f,
+            "EIME is RsvdZ without EIM"
+        );
+        let mut s = state(VtdConfig {
+            intremap: false,
+            eim: false,
+            aw_bits: 39,
+            ..Default::default()
+        });
         w64(&mut s, regs::IRTA, u64::MAX);
         assert_eq!(r64(&mut s, regs::IRTA), 0);
         w64(&mut s, regs::RTADDR, u64::MAX);

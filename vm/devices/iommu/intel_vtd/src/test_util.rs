@@ -55,7 +55,17 @@ impl TestMem {
 
     /// Maps `iova` → `gpa` with a page of `1 << page_shift` bytes (12, 21 or 30) in
     /// the `levels`-level table at `root`, building missing tables with R+W.
-    pub fn map(&self, root: u64, levels: u8, iova: u64, gpa: u64, page_shift: u32, r: bool, w: bool) {
+    #[allow(clippy::too_many_arguments)]
+    pub fn map(
+        &self,
+        root: u64,
+        levels: u8,
+        iova: u64,
+        gpa: u64,
+        page_shift: u32,
+        r: bool,
+        w: bool,
+    ) {
         let mut table = root;
         for level in (1..=levels).rev() {
             let shift = 12 + 9 * (level as u32 - 1);
@@ -76,7 +86,14 @@ impl TestMem {
                 table = cur.addr() << 12;
             } else {
                 let next = self.alloc();
-                self.write_u64(slot, SlPte::new().with_r(true).with_w(true).with_addr(next >> 12).into_bits());
+                self.write_u64(
+                    slot,
+                    SlPte::new()
+                        .with_r(true)
+                        .with_w(true)
+                        .with_addr(next >> 12)
+                        .into_bits(),
+                );
                 table = next;
             }
         }

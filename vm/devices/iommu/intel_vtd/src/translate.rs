@@ -97,8 +97,7 @@ impl State {
                     large_2m: sllps & 1 != 0,
                     large_1g: sllps & 2 != 0,
                 };
-                walk(&self.mem, caps, root, levels, req.iova, req.access)
-                    .map_err(|r| (r, ctx.fpd))
+                walk(&self.mem, caps, root, levels, req.iova, req.access).map_err(|r| (r, ctx.fpd))
             }
         }
     }
@@ -128,7 +127,9 @@ mod tests {
     fn translation_disabled_is_identity() {
         let m = TestMem::new();
         let mut s = State::new(&VtdConfig::default(), m.mem.clone());
-        let t = s.translate_dma(&req(0x10, 0xdead_b000, DmaAccess::Write)).unwrap();
+        let t = s
+            .translate_dma(&req(0x10, 0xdead_b000, DmaAccess::Write))
+            .unwrap();
         assert_eq!(t.gpa, 0xdead_b000);
         assert_eq!(s.stats.faults_recorded, 0);
     }
@@ -140,11 +141,23 @@ mod tests {
         let ctx = m.alloc();
         let pt = m.alloc();
         m.set_root(root, 0, ctx);
-        m.set_context(ctx, 0x18, ContextEntry::new().with_p(true).with_aw(2).with_slptptr(pt >> 12));
+        m.set_context(
+            ctx,
+            0x18,
+            ContextEntry::new()
+                .with_p(true)
+                .with_aw(2)
+                .with_slptptr(pt >> 12),
+        );
         m.map(pt, 4, 0x1000, 0x7000, 12, true, false);
         let mut s = state(&m, VtdConfig::default());
         s.root_table = Some(root);
-        assert_eq!(s.translate_dma(&req(0x18, 0x1010, DmaAccess::Read)).unwrap().gpa, 0x7010);
+        assert_eq!(
+            s.translate_dma(&req(0x18, 0x1010, DmaAccess::Read))
+                .unwrap()
+                .gpa,
+            0x7010
+        );
         assert_eq!(
             s.translate_dma(&req(0x18, 0x1010, DmaAccess::Write)),
             Err(DmaFaultKind::Permission)
@@ -159,11 +172,17 @@ mod tests {
         );
         assert_eq!(FrcdHi::from(s.faults.read(1, 1)).fr(), 4);
         // No context.
-        assert_eq!(s.translate_dma(&req(0x20, 0, DmaAccess::Read)), Err(DmaFaultKind::Blocked));
+        assert_eq!(
+            s.translate_dma(&req(0x20, 0, DmaAccess::Read)),
+            Err(DmaFaultKind::Blocked)
+        );
         assert_eq!(FrcdHi::from(s.faults.read(2, 1)).fr(), 2);
         assert!(FrcdHi::from(s.faults.read(2, 1)).t());
         // No root entry.
-        assert_eq!(s.translate_dma(&req(0x100, 0, DmaAccess::Read)), Err(DmaFaultKind::Blocked));
+        assert_eq!(
+            s.translate_dma(&req(0x100, 0, DmaAccess::Read)),
+            Err(DmaFaultKind::Blocked)
+        );
         assert_eq!(FrcdHi::from(s.faults.read(3, 1)).fr(), 1);
         assert_eq!(s.stats.faults_recorded, 4);
     }
@@ -175,11 +194,20 @@ mod tests {
         let ctx = m.alloc();
         let pt = m.alloc();
         m.set_root(root, 0, ctx);
-        m.set_context(ctx, 0, ContextEntry::new().with_p(true).with_aw(1).with_slptptr(pt >> 12));
+        m.set_context(
+            ctx,
+            0,
+            ContextEntry::new()
+                .with_p(true)
+                .with_aw(1)
+                .with_slptptr(pt >> 12),
+        );
         m.map(pt, 3, 0x7f_ffff_f000, 0x1000, 12, true, true);
         let mut s = state(&m, VtdConfig::default());
         s.root_table = Some(root);
-        assert!(s.translate_dma(&req(0, 0x7f_ffff_f000, DmaAccess::Read)).is_ok());
+        assert!(s
+            .translate_dma(&req(0, 0x7f_ffff_f000, DmaAccess::Read))
+            .is_ok());
         assert_eq!(
             s.translate_dma(&req(0, 0x80_0000_0000, DmaAccess::Read)),
             Err(DmaFaultKind::AddressSize)
@@ -193,7 +221,15 @@ mod tests {
         let ctx = m.alloc();
         let pt = m.alloc();
         m.set_root(root, 0, ctx);
-        m.set_context(ctx, 0, ContextEntry::new().with_p(true).with_fpd(true).with_aw(2).with_slptptr(pt >> 12));
+        m.set_context(
+            ctx,
+            0,
+            ContextEntry::new()
+                .with_p(true)
+                .with_fpd(true)
+                .with_aw(2)
+                .with_slptptr(pt >> 12),
+        );
         m.set_context(ctx, 1, ContextEntry::new().with_fpd(true));
         let mut s = state(&m, VtdConfig::default());
         s.root_table = Some(root);
@@ -212,13 +248,25 @@ mod tests {
         let root = m.alloc();
         let ctx = m.alloc();
         m.set_root(root, 0, ctx);
-        m.set_context(ctx, 8, ContextEntry::new().with_p(true).with_aw(2).with_tt(tt::PASS_THROUGH));
+        m.set_context(
+            ctx,
+            8,
+            ContextEntry::new()
+                .with_p(true)
+                .with_aw(2)
+                .with_tt(tt::PASS_THROUGH),
+        );
         let mut s = state(&m, VtdConfig::default());
         // TE without a latched root table: blocked, reason 8.
-        assert_eq!(s.translate_dma(&req(8, 0, DmaAccess::Read)), Err(DmaFaultKind::WalkError));
+        assert_eq!(
+            s.translate_dma(&req(8, 0, DmaAccess::Read)),
+            Err(DmaFaultKind::WalkError)
+        );
         assert_eq!(FrcdHi::from(s.faults.read(0, 1)).fr(), 8);
         s.root_table = Some(root);
-        let t = s.translate_dma(&req(8, 0x1234_5678_9000, DmaAccess::Write)).unwrap();
+        let t = s
+            .translate_dma(&req(8, 0x1234_5678_9000, DmaAccess::Write))
+            .unwrap();
         assert_eq!(t.gpa, 0x1234_5678_9000);
         assert_eq!(t.perms, DmaPerms::RW);
     }
@@ -226,7 +274,13 @@ mod tests {
     #[test]
     fn foreign_segment_and_pasid_refused_unrecorded() {
         let m = TestMem::new();
-        let mut s = state(&m, VtdConfig { segment: 1, ..Default::default() });
+        let mut s = state(
+            &m,
+            VtdConfig {
+                segment: 1,
+                ..Default::default()
+            },
+        );
         let r = DmaRequest::new(RequesterId::new(0, 0), 0, DmaAccess::Read);
         assert_eq!(s.translate_dma(&r), Err(DmaFaultKind::Blocked));
         let r = DmaRequest::new(RequesterId::new(1, 0), 0, DmaAccess::Read).with_pasid(1);

@@ -121,12 +121,21 @@ mod tests {
         m.map(root, 4, 0x8020_0000, 0x4000_0000, 21, true, false);
         m.map(root, 4, 0x80_4000_0000, 0x1_c000_0000, 30, false, true);
         let t = read(&m, root, 4, 0x1234_5678).unwrap();
-        assert_eq!((t.gpa, t.page_size, t.perms), (0x20_0678, 0x1000, DmaPerms::RW));
+        assert_eq!(
+            (t.gpa, t.page_size, t.perms),
+            (0x20_0678, 0x1000, DmaPerms::RW)
+        );
         let t = read(&m, root, 4, 0x8031_2345).unwrap();
-        assert_eq!((t.gpa, t.page_size, t.perms), (0x4011_2345, 1 << 21, DmaPerms::RO));
+        assert_eq!(
+            (t.gpa, t.page_size, t.perms),
+            (0x4011_2345, 1 << 21, DmaPerms::RO)
+        );
         assert_eq!(write(&m, root, 4, 0x8031_2345), Err(FaultReason::Write));
         let t = write(&m, root, 4, 0x80_7fff_fff0).unwrap();
-        assert_eq!((t.gpa, t.page_size, t.perms), (0x1_ffff_fff0, 1 << 30, DmaPerms::WO));
+        assert_eq!(
+            (t.gpa, t.page_size, t.perms),
+            (0x1_ffff_fff0, 1 << 30, DmaPerms::WO)
+        );
         assert_eq!(read(&m, root, 4, 0x80_4000_0000), Err(FaultReason::Read));
         // Unmapped neighbours fault with the access's reason.
         assert_eq!(read(&m, root, 4, 0x1234_6000), Err(FaultReason::Read));
@@ -190,7 +199,15 @@ mod tests {
         // Ignored bits: X, EMT, IPAT, A, D, PS at level 1, 63:52 except TM.
         m.write_u64(
             leaf_table,
-            good.with_x(true).with_emt(7).with_ipat(true).with_a(true).with_d(true).with_ps(true).with_ign52(0x3ff).with_ign63(true).into_bits(),
+            good.with_x(true)
+                .with_emt(7)
+                .with_ipat(true)
+                .with_a(true)
+                .with_d(true)
+                .with_ps(true)
+                .with_ign52(0x3ff)
+                .with_ign63(true)
+                .into_bits(),
         );
         assert_eq!(read(&m, root, 4, 0).unwrap().gpa, 0x5000);
         // A reserved bit in a non-present entry is just not-present.
@@ -215,7 +232,11 @@ mod tests {
         let root = m.alloc();
         m.map(root, 4, 0, 0x4000_0000, 30, true, true);
         m.map(root, 4, 0x8000_0000, 0x20_0000, 21, true, true);
-        let caps = WalkCaps { haw: 48, large_2m: false, large_1g: false };
+        let caps = WalkCaps {
+            haw: 48,
+            large_2m: false,
+            large_1g: false,
+        };
         for iova in [0, 0x8000_0000] {
             assert_eq!(
                 walk(&m.mem, caps, root, 4, iova, DmaAccess::Read),
@@ -229,14 +250,31 @@ mod tests {
         let m = TestMem::new();
         let root = m.alloc();
         // Points to a table beyond RAM (but below the HAW).
-        m.write_u64(root, SlPte::new().with_r(true).with_w(true).with_addr(0x10_0000_0000 >> 12).into_bits());
+        m.write_u64(
+            root,
+            SlPte::new()
+                .with_r(true)
+                .with_w(true)
+                .with_addr(0x10_0000_0000 >> 12)
+                .into_bits(),
+        );
         assert_eq!(read(&m, root, 4, 0), Err(FaultReason::PagingEntryAccess));
         // Root itself beyond RAM.
-        assert_eq!(read(&m, 0xff_ffff_f000, 4, 0), Err(FaultReason::PagingEntryAccess));
+        assert_eq!(
+            read(&m, 0xff_ffff_f000, 4, 0),
+            Err(FaultReason::PagingEntryAccess)
+        );
         // Every entry points back at the same table: the walk ends at level 1 and
         // maps the table page itself.
         let self_ref = m.alloc();
-        m.write_u64(self_ref, SlPte::new().with_r(true).with_w(true).with_addr(self_ref >> 12).into_bits());
+        m.write_u64(
+            self_ref,
+            SlPte::new()
+                .with_r(true)
+                .with_w(true)
+                .with_addr(self_ref >> 12)
+                .into_bits(),
+        );
         let t = read(&m, self_ref, 4, 0x10).unwrap();
         assert_eq!(t.gpa, self_ref + 0x10);
         assert_eq!(t.page_size, 0x1000);

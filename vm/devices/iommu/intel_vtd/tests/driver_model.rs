@@ -53,16 +53,35 @@ fn map_4k(h: &Harness, root: u64, iova: u64, gpa: u64, w: bool) {
             pte.addr() << 12
         } else {
             let t = h.alloc();
-            h.write_u64(slot, SlPte::new().with_r(true).with_w(true).with_addr(t >> 12).into_bits());
+            h.write_u64(
+                slot,
+                SlPte::new()
+                    .with_r(true)
+                    .with_w(true)
+                    .with_addr(t >> 12)
+                    .into_bits(),
+            );
             t
         };
     }
     let slot = table + ((iova >> 12) & 511) * 8;
-    h.write_u64(slot, SlPte::new().with_r(true).with_w(w).with_addr(gpa >> 12).into_bits());
+    h.write_u64(
+        slot,
+        SlPte::new()
+            .with_r(true)
+            .with_w(w)
+            .with_addr(gpa >> 12)
+            .into_bits(),
+    );
 }
 
 fn iec_index(index: u16, mask: u8) -> u128 {
-    IecInvDesc::new().with_type_lo(4).with_g(true).with_iidx(index).with_im(mask).into_bits()
+    IecInvDesc::new()
+        .with_type_lo(4)
+        .with_g(true)
+        .with_iidx(index)
+        .with_im(mask)
+        .into_bits()
 }
 
 fn remappable_msi(index: u16) -> MsiMessage {
@@ -100,7 +119,10 @@ fn linux_boot_order_then_dma_msi_and_faults() {
     assert_ne!(h.gsts() & SIRTP, 0, "IRTPS");
     let changes = h.changes();
     assert!(changes >= 1, "SIRTP re-translates routes");
-    assert!(h.qi_submit(&[IecInvDesc::new().with_type_lo(4).into_bits()]), "qi_global_iec");
+    assert!(
+        h.qi_submit(&[IecInvDesc::new().with_type_lo(4).into_bits()]),
+        "qi_global_iec"
+    );
     assert_eq!(h.changes(), changes + 1);
 
     // --- iommu_enable_irq_remapping: IRE, then block compatibility format.
@@ -129,30 +151,55 @@ fn linux_boot_order_then_dma_msi_and_faults() {
 
     // --- domain_context_mapping_one: a translated domain and an identity one.
     let ctx = h.alloc();
-    h.write_u128(root, RootEntry::new().with_p(true).with_ctp(ctx >> 12).into_bits());
+    h.write_u128(
+        root,
+        RootEntry::new()
+            .with_p(true)
+            .with_ctp(ctx >> 12)
+            .into_bits(),
+    );
     let pgd = h.alloc();
     let buffer = 0x80_0000;
     map_4k(&h, pgd, 0xffff_f000, buffer, true);
     h.write_u128(
         ctx + u64::from(DEV_A & 0xff) * 16,
-        ContextEntry::new().with_p(true).with_aw(2).with_did(1).with_slptptr(pgd >> 12).into_bits(),
+        ContextEntry::new()
+            .with_p(true)
+            .with_aw(2)
+            .with_did(1)
+            .with_slptptr(pgd >> 12)
+            .into_bits(),
     );
     h.write_u128(
         ctx + u64::from(DEV_B & 0xff) * 16,
-        ContextEntry::new().with_p(true).with_aw(2).with_did(2).with_tt(2).into_bits(),
+        ContextEntry::new()
+            .with_p(true)
+            .with_aw(2)
+            .with_did(2)
+            .with_tt(2)
+            .into_bits(),
     );
     // CM = 0: no flush is needed for not-present → present.
 
     // --- iommu_enable_translation.
     gcmd |= TE;
     h.w32(regs::GCMD, gcmd);
-    assert_eq!(h.gsts() & (TE | QIE | IRE | SRTP | SIRTP), TE | QIE | IRE | SRTP | SIRTP);
+    assert_eq!(
+        h.gsts() & (TE | QIE | IRE | SRTP | SIRTP),
+        TE | QIE | IRE | SRTP | SIRTP
+    );
 
     // --- DMA.
-    let t = h.vtd.translate(&DmaRequest::new(rid(DEV_A), 0xffff_f123, DmaAccess::Write)).unwrap();
+    let t = h
+        .vtd
+        .translate(&DmaRequest::new(rid(DEV_A), 0xffff_f123, DmaAccess::Write))
+        .unwrap();
     assert_eq!(t.gpa, buffer + 0x123);
     assert_eq!(t.valid_len(), 0x1000 - 0x123);
-    let t = h.vtd.translate(&DmaRequest::new(rid(DEV_B), 0x1234_5678, DmaAccess::Read)).unwrap();
+    let t = h
+        .vtd
+        .translate(&DmaRequest::new(rid(DEV_B), 0x1234_5678, DmaAccess::Read))
+        .unwrap();
     assert_eq!(t.gpa, 0x1234_5678);
 
     // --- MSI: intel_irq_remapping_alloc + modify_irte + qi_flush_iec.
@@ -169,29 +216,80 @@ fn linux_boot_order_then_dma_msi_and_faults() {
     let out = h.vtd.remap(rid(DEV_A), remappable_msi(7)).unwrap();
     assert_eq!(out.msg.address, (1 << 40) | 0xfee0_5000);
     assert_eq!(out.msg.data, 0x41);
-    assert!(h.vtd.remap(rid(DEV_B), remappable_msi(7)).is_err(), "source validation");
+    assert!(
+        h.vtd.remap(rid(DEV_B), remappable_msi(7)).is_err(),
+        "source validation"
+    );
     // Compatibility format is blocked (x2APIC mode).
-    assert!(h.vtd.remap(rid(DEV_A), MsiMessage { address: 0xfee0_0000, data: 0x41 }).is_err());
+    assert!(h
+        .vtd
+        .remap(
+            rid(DEV_A),
+            MsiMessage {
+                address: 0xfee0_0000,
+                data: 0x41
+            }
+        )
+        .is_err());
 
     // --- IOAPIC pin: RTE bits 63:48 → address 19:4, RTE bit 11 → address 2.
-    let ioapic_irte = Irte::new().with_p(true).with_vector(0x30).with_tm(true).with_svt(1).with_sid(IOAPIC_SID);
+    let ioapic_irte = Irte::new()
+        .with_p(true)
+        .with_vector(0x30)
+        .with_tm(true)
+        .with_svt(1)
+        .with_sid(IOAPIC_SID);
     h.write_u128(ir_table + 0x8002 * 16, ioapic_irte.into_bits());
     assert!(h.qi_submit(&[iec_index(0x8002, 0)]));
     let rte: u64 = (1 << 48) | ((0x8002 & 0x7fff) << 49) | (1 << 11) | 0x30;
     let ioapic_addr = 0xfee0_0000 | (((rte >> 48) & 0xffff) << 4) | (((rte >> 11) & 1) << 2);
-    let out = h.vtd.remap(rid(IOAPIC_SID), MsiMessage { address: ioapic_addr, data: 0x30 }).unwrap();
+    let out = h
+        .vtd
+        .remap(
+            rid(IOAPIC_SID),
+            MsiMessage {
+                address: ioapic_addr,
+                data: 0x30,
+            },
+        )
+        .unwrap();
     assert_eq!(out.msg.data, 0x30 | (1 << 14) | (1 << 15));
-    assert!(h.vtd.remap(rid(DEV_A), MsiMessage { address: ioapic_addr, data: 0x30 }).is_err());
+    assert!(h
+        .vtd
+        .remap(
+            rid(DEV_A),
+            MsiMessage {
+                address: ioapic_addr,
+                data: 0x30
+            }
+        )
+        .is_err());
 
     // Those two blocked requests were recorded; service them like dmar_fault.
     let faults = dmar_fault(&h, nfr);
-    assert_eq!(faults, [(0x26, DEV_B, 7 << 48, false), (0x25, DEV_A, 0, false), (0x26, DEV_A, 0x8002 << 48, false)]);
+    assert_eq!(
+        faults,
+        [
+            (0x26, DEV_B, 7 << 48, false),
+            (0x25, DEV_A, 0, false),
+            (0x26, DEV_A, 0x8002 << 48, false)
+        ]
+    );
     assert_eq!(h.take_msis().len(), 1, "one fault event for the batch");
 
     // --- A DMA fault: device reads an unmapped bus address.
-    let err = h.vtd.translate(&DmaRequest::new(rid(DEV_A), 0xdead_b000, DmaAccess::Read)).unwrap_err();
+    let err = h
+        .vtd
+        .translate(&DmaRequest::new(rid(DEV_A), 0xdead_b000, DmaAccess::Read))
+        .unwrap_err();
     assert_eq!(err.kind, DmaFaultKind::Permission);
-    assert_eq!(h.take_msis(), [MsiMessage { address: 0xfee0_1000, data: 0x24 }]);
+    assert_eq!(
+        h.take_msis(),
+        [MsiMessage {
+            address: 0xfee0_1000,
+            data: 0x24
+        }]
+    );
     assert_eq!(dmar_fault(&h, nfr), [(0x6, DEV_A, 0xdead_b000, true)]);
 
     // --- Unmap with a page-selective flush (strict mode), then the IOVA faults.
@@ -201,7 +299,12 @@ fn linux_boot_order_then_dma_msi_and_faults() {
         let mut t = pgd;
         for level in (2..=4u32).rev() {
             let mut b = [0; 8];
-            h.mem.read_at(t + ((0xffff_f000u64 >> (12 + 9 * (level - 1))) & 511) * 8, &mut b).unwrap();
+            h.mem
+                .read_at(
+                    t + ((0xffff_f000u64 >> (12 + 9 * (level - 1))) & 511) * 8,
+                    &mut b,
+                )
+                .unwrap();
             t = SlPte::from(u64::from_le_bytes(b)).addr() << 12;
         }
         t + ((0xffff_f000u64 >> 12) & 511) * 8
@@ -214,7 +317,10 @@ fn linux_boot_order_then_dma_msi_and_faults() {
         .with_am(0)
         .with_addr(0xffff_f000 >> 12)
         .into_bits()]));
-    assert!(h.vtd.translate(&DmaRequest::new(rid(DEV_A), 0xffff_f000, DmaAccess::Write)).is_err());
+    assert!(h
+        .vtd
+        .translate(&DmaRequest::new(rid(DEV_A), 0xffff_f000, DmaAccess::Write))
+        .is_err());
     assert_eq!(dmar_fault(&h, nfr), [(0x5, DEV_A, 0xffff_f000, false)]);
 
     // --- Freeing the vector: clear the IRTE, flush, and the MSI is blocked.
@@ -226,7 +332,11 @@ fn linux_boot_order_then_dma_msi_and_faults() {
     assert_eq!(dmar_fault(&h, nfr), [(0x22, DEV_A, 7 << 48, false)]);
 
     // The unit's own interrupts were delivered exactly as programmed.
-    assert!(h.take_msis().iter().all(|m| *m == MsiMessage { address: 0xfee0_1000, data: 0x24 }));
+    assert!(h.take_msis().iter().all(|m| *m
+        == MsiMessage {
+            address: 0xfee0_1000,
+            data: 0x24
+        }));
     // Status bits are clear (FRI is only meaningful while PPF is set).
     assert_eq!(h.r32(regs::FSTS) & 0xff, 0);
 }
@@ -264,7 +374,11 @@ fn dmar_fault(h: &Harness, nfr: usize) -> Vec<(u8, u16, u64, bool)> {
 fn intremap_off_and_register_invalidation() {
     // intremap=off: Linux enables QI in init_dmars only if it likes; a driver
     // without QI uses CCMD / IOTLB registers.
-    let h = Harness::new(VtdConfig { intremap: false, eim: false, ..Default::default() });
+    let h = Harness::new(VtdConfig {
+        intremap: false,
+        eim: false,
+        ..Default::default()
+    });
     let ecap = Ecap::from(h.r64(regs::ECAP));
     assert!(!ecap.ir() && !ecap.eim());
     let root = h.alloc();
@@ -283,7 +397,10 @@ fn intremap_off_and_register_invalidation() {
     // IR commands are ignored; MSIs pass untouched.
     h.w32(regs::GCMD, IRE | SIRTP);
     assert_eq!(h.gsts() & (IRE | SIRTP), 0);
-    let m = MsiMessage { address: 0xfee0_0000, data: 0x33 };
+    let m = MsiMessage {
+        address: 0xfee0_0000,
+        data: 0x33,
+    };
     assert_eq!(h.vtd.remap(rid(8), m).unwrap().msg, m);
     assert_eq!(h.changes(), 0);
 }
@@ -292,7 +409,10 @@ fn intremap_off_and_register_invalidation() {
 fn dma_translation_off_still_remaps() {
     // SAGAW = 0: Linux prints "No supported address widths" and uses the unit for
     // interrupt remapping only.
-    let h = Harness::new(VtdConfig { dma_translation: false, ..Default::default() });
+    let h = Harness::new(VtdConfig {
+        dma_translation: false,
+        ..Default::default()
+    });
     assert_eq!(Cap::from(h.r64(regs::CAP)).sagaw(), 0);
     assert!(!Ecap::from(h.r64(regs::ECAP)).pt());
     let mut gcmd = 0;
@@ -302,11 +422,27 @@ fn dma_translation_off_still_remaps() {
     h.w32(regs::GCMD, gcmd | SIRTP);
     gcmd |= IRE;
     h.w32(regs::GCMD, gcmd);
-    h.write_u128(ir_table + 16, Irte::new().with_p(true).with_vector(0x50).with_dst(3).into_bits());
+    h.write_u128(
+        ir_table + 16,
+        Irte::new()
+            .with_p(true)
+            .with_vector(0x50)
+            .with_dst(3)
+            .into_bits(),
+    );
     assert!(h.qi_submit(&[iec_index(1, 0)]));
     let out = h.vtd.remap(rid(0x10), remappable_msi(1)).unwrap();
-    assert_eq!(out.msg, MsiMessage { address: 0xfee0_3000, data: 0x50 });
+    assert_eq!(
+        out.msg,
+        MsiMessage {
+            address: 0xfee0_3000,
+            data: 0x50
+        }
+    );
     // DMA is untranslated while TE is clear.
-    let t = h.vtd.translate(&DmaRequest::new(rid(0x10), 0x4000, DmaAccess::Read)).unwrap();
+    let t = h
+        .vtd
+        .translate(&DmaRequest::new(rid(0x10), 0x4000, DmaAccess::Read))
+        .unwrap();
     assert_eq!(t.gpa, 0x4000);
 }
