@@ -146,11 +146,31 @@ fn find_vmlinuz(kernel_dir: &Path) -> Option<(String, PathBuf)> {
         })
 }
 
+/// Compiles the guest's I/O benchmark as a static binary (glibc's static libraries
+/// come with gcc's libc6-dev).
+fn build_iobench(dir: &Path) -> anyhow::Result<PathBuf> {
+    let src = dir.join("iobench.c");
+    let out = dir.join("iobench");
+    std::fs::write(&src, petri::paths::IOBENCH_C)?;
+    let status = std::process::Command::new("cc")
+        .args(["-static", "-O2", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .map_err(|e| anyhow::anyhow!("running cc: {e} (install it: apt-get install gcc libc6-dev)"))?;
+    anyhow::ensure!(
+        status.success(),
+        "compiling iobench failed (needs a C compiler with static glibc: apt-get install gcc libc6-dev)"
+    );
+    Ok(out)
+}
+
 fn fingerprint(release: &str, kernel: &Path, busybox: &Path) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     IMAGE_FORMAT.hash(&mut h);
     release.hash(&mut h);
     petri::paths::GUEST_INIT.hash(&mut h);
+    petri::paths::IOBENCH_C.hash(&mut h);
     petri::paths::L1_INIT.hash(&mut h);
     initramfs::GUEST_MODULES.hash(&mut h);
     initramfs::L1_MODULES.hash(&mut h);
@@ -215,11 +235,13 @@ pub fn restore(force: bool) -> anyhow::Result<Artifacts> {
     } else {
         let t = Timer::start();
         let modules_dir = kernel_dir.join("lib/modules").join(&release);
+        let iobench = build_iobench(&dir)?;
         let inputs = initramfs::Inputs {
             release: &release,
             modules_dir: &modules_dir,
             busybox: &busybox,
             kernel: &kernel,
+            iobench: &iobench,
         };
         let (guest, n) = initramfs::guest(&inputs)?;
         std::fs::write(&a.guest_initrd, &guest)?;

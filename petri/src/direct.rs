@@ -38,9 +38,13 @@ fn run_one(openvmm: &Path, a: &Artifacts, vm: &PreparedVm) -> Result<GuestRun, P
         ),
     )?;
     let stderr_path = vm.log_dir.join("openvmm-stderr.log");
+    let scratch = vm.log_dir.join("scratch");
+    let argv = vm
+        .cfg
+        .host_argv(&openvmm.to_string_lossy(), args, &scratch.to_string_lossy());
     let start = Instant::now();
-    let mut child = Command::new(openvmm)
-        .args(&args)
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&stderr_path)?)

@@ -37,6 +37,9 @@ pub mod names {
 
 /// The guest's `/init` (L2), embedded so flowey and petri agree on it.
 pub const GUEST_INIT: &str = include_str!("../guest/init");
+/// Source of the guest's small I/O benchmark (`/bin/iobench`), built static at
+/// artifact time.
+pub const IOBENCH_C: &str = include_str!("../guest/iobench.c");
 /// The test host's `/init` (L1).
 pub const L1_INIT: &str = include_str!("../guest/l1-init");
 

@@ -263,11 +263,13 @@ pub(crate) fn run(
 ) -> Vec<Result<GuestRun, PetriError>> {
     let jobs: Vec<L1Job> = vms
         .iter()
-        .map(|vm| {
-            let mut argv = vec![names::L1_OPENVMM.to_string()];
-            argv.extend(
+        .enumerate()
+        .map(|(i, vm)| {
+            let argv = vm.cfg.host_argv(
+                names::L1_OPENVMM,
                 vm.cfg
                     .openvmm_args(names::L1_L2_KERNEL, names::L1_L2_INITRD, &vm.cmdline),
+                &format!("/tmp/petri-vm{i}"),
             );
             L1Job {
                 name: vm.cfg.name.clone(),

@@ -62,7 +62,16 @@ pub struct PetriVmConfig {
     pub timeout: Duration,
     /// Print the guest console on stdout while it runs.
     pub stream: bool,
+    /// Shell commands run on the VM host (L1 in the test host) before openvmm.
+    pub host_setup: Vec<String>,
+    /// Shell commands run on the VM host after openvmm exits; what they print is
+    /// appended to the console (e.g. a checksum of a disk image).
+    pub host_check: Vec<String>,
 }
+
+/// Placeholder for the VM's scratch directory on the VM host (in `vmm_args`,
+/// `host_setup` and `host_check`): disk images live there.
+pub const SCRATCH: &str = "{scratch}";
 
 impl PetriVmConfig {
     /// A guest with 2 processors and 1 GiB, printing the default report.
@@ -82,7 +91,61 @@ impl PetriVmConfig {
                     .unwrap_or(120),
             ),
             stream: false,
+            host_setup: Vec::new(),
+            host_check: Vec::new(),
         }
+    }
+
+    /// Runs `cmd` on the VM host before openvmm starts ([`SCRATCH`] is replaced).
+    pub fn host_setup(mut self, cmd: &str) -> Self {
+        self.host_setup.push(cmd.to_string());
+        self
+    }
+
+    /// Runs `cmd` on the VM host after openvmm exits; its output joins the console.
+    pub fn host_check(mut self, cmd: &str) -> Self {
+        self.host_check.push(cmd.to_string());
+        self
+    }
+
+    /// A raw disk image of `size_mb` MiB in the scratch directory, on root port `port`
+    /// (`None`: a new port), as `--disk`. Returns the image path as the VM host sees it.
+    pub fn disk(self, name: &str, size_mb: u64, port: Option<&str>) -> Self {
+        let path = format!("{SCRATCH}/{name}.img");
+        let mut spec = format!("file={path}");
+        if let Some(port) = port {
+            spec.push_str(&format!(",pcie_port={port}"));
+        }
+        self.host_setup(&format!("truncate -s {size_mb}M {path}"))
+            .vmm_args(&["--disk", spec.as_str()])
+    }
+
+    /// The argv that runs openvmm on the VM host: openvmm itself, or a shell wrapping
+    /// it in the setup and check commands, with [`SCRATCH`] replaced by `scratch`.
+    pub(crate) fn host_argv(&self, openvmm: &str, args: Vec<String>, scratch: &str) -> Vec<String> {
+        let args: Vec<String> = args.iter().map(|a| a.replace(SCRATCH, scratch)).collect();
+        if self.host_setup.is_empty() && self.host_check.is_empty() {
+            let mut argv = vec![openvmm.to_string()];
+            argv.extend(args);
+            return argv;
+        }
+        let mut script = format!("mkdir -p {scratch}\n");
+        for c in &self.host_setup {
+            script.push_str(&c.replace(SCRATCH, scratch));
+            script.push('\n');
+        }
+        script.push_str(&cmdline::shell_join(
+            &std::iter::once(openvmm.to_string()).chain(args).collect::<Vec<_>>(),
+        ));
+        script.push_str("\nst=$?\n");
+        for c in &self.host_check {
+            script.push_str(&c.replace(SCRATCH, scratch));
+            script.push('\n');
+        }
+        script.push_str("rm -rf ");
+        script.push_str(scratch);
+        script.push_str("\nexit $st\n");
+        vec!["/bin/sh".into(), "-c".into(), script]
     }
 
     /// Sets `--processors`.
@@ -355,5 +418,27 @@ pub fn run_batch(batch: &str, vms: Vec<PetriVmConfig>) -> Vec<Result<GuestRun, P
     match mode {
         HostMode::Direct => crate::direct::run(&openvmm, &artifacts, &prepared),
         HostMode::TestHost => crate::testhost::run(batch, &openvmm, &artifacts, &prepared),
+    }
+}
+
+#[cfg(test)]
+mod host_argv_tests {
+    use super::*;
+
+    #[test]
+    fn plain_and_wrapped() {
+        let vm = PetriVmConfig::new("x");
+        assert_eq!(vm.host_argv("/o", vec!["--a".into()], "/s"), vec!["/o", "--a"]);
+        let vm = PetriVmConfig::new("x")
+            .disk("d0", 64, Some("rp0"))
+            .host_check("md5sum {scratch}/d0.img");
+        let args = vm.vmm_args.clone();
+        let argv = vm.host_argv("/o", args, "/tmp/s");
+        assert_eq!(&argv[..2], ["/bin/sh", "-c"]);
+        let script = &argv[2];
+        assert!(script.contains("truncate -s 64M /tmp/s/d0.img\n"), "{script}");
+        assert!(script.contains("/o --disk file=/tmp/s/d0.img,pcie_port=rp0\nst=$?\n"), "{script}");
+        assert!(script.contains("md5sum /tmp/s/d0.img\n"), "{script}");
+        assert!(script.ends_with("exit $st\n"), "{script}");
     }
 }

@@ -123,3 +123,92 @@ mod tests {
         assert!(find_irq(text, "irq-after:", "ttyS1").is_none());
     }
 }
+
+/// A batch of guests run once per test process, shared by the tests that check it.
+pub struct Batch {
+    results: Vec<Result<petri::GuestRun, String>>,
+}
+
+impl Batch {
+    /// Runs `vms` as one batch (one test-host boot where there is a test host).
+    pub fn run(name: &str, vms: Vec<petri::PetriVmConfig>) -> Self {
+        let start = std::time::Instant::now();
+        let results = petri::run_batch(name, vms)
+            .into_iter()
+            .map(|r| match r {
+                Ok(run) => Ok(run),
+                Err(petri::PetriError::Skipped(why)) => Err(format!("SKIP:{why}")),
+                Err(e) => Err(e.to_string()),
+            })
+            .collect();
+        eprintln!(
+            "vmm_tests: batch {name} took {:.1}s",
+            start.elapsed().as_secs_f64()
+        );
+        Self { results }
+    }
+
+    /// Guest `i`'s run; `None` (after a loud message) where VM tests cannot run on
+    /// this machine. Panics on a set-up or infrastructure failure.
+    pub fn guest(&self, i: usize) -> Option<&petri::GuestRun> {
+        match &self.results[i] {
+            Ok(run) => Some(run),
+            Err(e) if e.starts_with("SKIP:") => {
+                eprintln!(
+                    "\n!!! SKIPPING VM TEST: {} !!!\n",
+                    e.trim_start_matches("SKIP:")
+                );
+                None
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+/// Guest script: the IOMMU report and interrupt counts of ttyS0 (console load) and
+/// ttyS1 (held open and written to), as `key: line` lines the tests parse.
+pub const IOMMU_PROBE: &str = r#"
+echo "== dmesg"
+dmesg | grep -E "DMAR|AMD-Vi|iommu|IRQ remapping|x2apic|Firmware Bug|Unknown"
+echo "faults=$(dmesg | grep -cE 'IO_PAGE_FAULT|DMAR: \[DMA|DRHD: handling fault|INVALID_DEVICE_REQUEST|ILLEGAL_DEV')"
+for g in /sys/kernel/iommu_groups/*; do
+    [ -d "$g/devices" ] && echo "group ${g##*/}: $(ls "$g/devices" | tr '\n' ' ')"
+done
+echo "irq0-before: $(grep -w ttyS0 /proc/interrupts)"
+i=0
+while [ $i -lt 30 ]; do echo "console load line $i"; i=$((i + 1)); done
+echo "irq0-after: $(grep -w ttyS0 /proc/interrupts)"
+exec 3>/dev/ttyS1
+echo "irq1-before: $(grep -w ttyS1 /proc/interrupts)"
+i=0
+while [ $i -lt 30 ]; do echo "ttyS1 line $i" >&3; i=$((i + 1)); done
+sleep 1
+echo "irq1-after: $(grep -w ttyS1 /proc/interrupts)"
+exec 3>&-
+"#;
+
+/// The IOMMU groups in [`IOMMU_PROBE`] output: (group, devices).
+pub fn iommu_groups(text: &str) -> Vec<(String, Vec<String>)> {
+    text.lines()
+        .filter_map(|l| {
+            let rest = l.trim().strip_prefix("group ")?;
+            let (g, devs) = rest.split_once(':')?;
+            Some((
+                g.to_string(),
+                devs.split_whitespace().map(str::to_string).collect(),
+            ))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod probe_tests {
+    use super::*;
+
+    #[test]
+    fn groups_parse() {
+        let g = iommu_groups("x\ngroup 3: 0000:00:01.0 0000:01:00.0 \ngroup 4: 0001:01:00.0\n");
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[0].1, vec!["0000:00:01.0", "0000:01:00.0"]);
+    }
+}

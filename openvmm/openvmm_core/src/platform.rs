@@ -115,7 +115,10 @@ fn iommu_tables(topology: &Topology) -> Vec<Vec<u8>> {
                 segment: rc.spec.segment,
                 efr: config.efr(),
                 buses: (rc.spec.start_bus, rc.spec.end_bus),
-                ioapic: covers_ioapic(rc).then_some(IvrsIoapic {
+                // Linux remaps interrupts only when every IOAPIC is an IVHD special
+                // device; without interrupt remapping the IOAPIC is left out, so the
+                // guest programs it (and MSIs) the ordinary way.
+                ioapic: (covers_ioapic(rc) && config.intremap).then_some(IvrsIoapic {
                     id: IOAPIC_ID,
                     source_id: IOAPIC_REQUESTER.bdf,
                 }),

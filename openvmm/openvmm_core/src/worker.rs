@@ -23,6 +23,7 @@ use vmm_core::control::ExitReason;
 use vmm_core::control::VmControl;
 use vmm_core::irq::GsiRoutes;
 use vmm_core::kvm;
+use vmm_core::kvm::exit_stats::ExitStats;
 use vmm_core::kvm::vcpu::ExitTargets;
 use vmm_core::layout;
 use vmm_core::loader;
@@ -173,12 +174,14 @@ pub fn run(config: &VmConfig) -> anyhow::Result<ExitReason> {
     )?;
 
     let supported = partition.supported_cpuid()?;
+    let stats = Arc::new(ExitStats::default());
     let targets = ExitTargets {
         pio,
         mmio,
         ioapic,
         control: control.clone(),
         memory: memory.clone(),
+        stats: stats.clone(),
     };
     let apic_ids = config.apic_ids();
     for (index, &apic_id) in apic_ids.iter().enumerate() {
@@ -202,6 +205,10 @@ pub fn run(config: &VmConfig) -> anyhow::Result<ExitReason> {
     }
 
     let reason = control.wait();
+    // One line a harness can parse: how often the guest left the kernel.
+    if std::env::var_os("OPENVMM_EXIT_STATS").is_some() {
+        eprintln!("openvmm: {}", stats.summary());
+    }
     std::io::stdout().flush().ok();
     Ok(reason)
 }

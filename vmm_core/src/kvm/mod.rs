@@ -2,6 +2,7 @@
 //! the x2APIC API with 32-bit ids, guest memory slots, MSI GSI routes and vCPUs.
 
 pub mod cpuid;
+pub mod exit_stats;
 pub mod regs;
 pub mod vcpu;
 

@@ -5,6 +5,7 @@ use crate::bus::Bus;
 use crate::chipset::ioapic::Ioapic;
 use crate::control::ExitReason;
 use crate::control::VmControl;
+use crate::kvm::exit_stats::ExitStats;
 use kvm_ioctls::VcpuExit;
 use kvm_ioctls::VcpuFd;
 use std::sync::Arc;
@@ -22,6 +23,8 @@ pub struct ExitTargets {
     pub control: Arc<VmControl>,
     /// Guest memory, kept alive while any vCPU can run (KVM maps it).
     pub memory: guestmem::GuestMemory,
+    /// Exit counters.
+    pub stats: Arc<ExitStats>,
 }
 
 /// Runs `vcpu` on a new thread until the VM ends.
@@ -37,26 +40,33 @@ fn run(index: u32, vcpu: &mut VcpuFd, t: &ExitTargets) {
         match vcpu.run() {
             Ok(exit) => match exit {
                 VcpuExit::IoIn(port, data) => {
+                    ExitStats::count(&t.stats.pio_read);
                     if !t.pio.read(port.into(), data) {
                         tracing::trace!(port, len = data.len(), "unclaimed port read");
                     }
                 }
                 VcpuExit::IoOut(port, data) => {
+                    ExitStats::count(&t.stats.pio_write);
                     if !t.pio.write(port.into(), data) {
                         tracing::trace!(port, len = data.len(), "unclaimed port write");
                     }
                 }
                 VcpuExit::MmioRead(addr, data) => {
+                    ExitStats::count(&t.stats.mmio_read);
                     if !t.mmio.read(addr, data) {
                         tracing::trace!(addr, len = data.len(), "unclaimed MMIO read");
                     }
                 }
                 VcpuExit::MmioWrite(addr, data) => {
+                    ExitStats::count(&t.stats.mmio_write);
                     if !t.mmio.write(addr, data) {
                         tracing::trace!(addr, len = data.len(), "unclaimed MMIO write");
                     }
                 }
-                VcpuExit::IoapicEoi(vector) => t.ioapic.eoi(vector),
+                VcpuExit::IoapicEoi(vector) => {
+                    ExitStats::count(&t.stats.ioapic_eoi);
+                    t.ioapic.eoi(vector)
+                }
                 VcpuExit::Shutdown => {
                     tracing::info!(vcpu = index, "triple fault: resetting");
                     t.control.request(ExitReason::Reset);
@@ -93,7 +103,9 @@ fn run(index: u32, vcpu: &mut VcpuFd, t: &ExitTargets) {
                     return;
                 }
             },
-            Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => {}
+            Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => {
+                ExitStats::count(&t.stats.other);
+            }
             Err(e) => {
                 t.control.request(ExitReason::Error(format!(
                     "vcpu{index}: KVM_RUN failed: {e}"
