@@ -20,7 +20,7 @@ use std::process::Command;
 /// Overrides the kernel package (e.g. `linux-image-6.1.0-56-amd64`).
 const KERNEL_PACKAGE_ENV: &str = "FLOWEY_KERNEL_PACKAGE";
 /// Bump when the image layout changes, to force a rebuild.
-const IMAGE_FORMAT: u32 = 1;
+const IMAGE_FORMAT: u32 = 2;
 
 fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
@@ -146,6 +146,42 @@ fn find_vmlinuz(kernel_dir: &Path) -> Option<(String, PathBuf)> {
         })
 }
 
+/// Extracts the uncompressed ELF kernel from a bzImage: its payload is one xz stream
+/// (Debian's kernels), decompressed with `xz`.
+fn extract_vmlinux(bzimage: &Path, out: &Path) -> anyhow::Result<()> {
+    let image = std::fs::read(bzimage)?;
+    const XZ_MAGIC: &[u8] = b"\xfd7zXZ\x00";
+    let start = image
+        .windows(XZ_MAGIC.len())
+        .position(|w| w == XZ_MAGIC)
+        .with_context(|| format!("{} has no xz payload", bzimage.display()))?;
+    let mut child = std::process::Command::new("xz")
+        .args(["--decompress", "--stdout", "--single-stream"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::fs::File::create(out)?)
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("running xz: {e} (install it: apt-get install xz-utils)"))?;
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("piped");
+        // xz stops reading at the end of the stream; a closed pipe after that is fine.
+        let _ = stdin.write_all(&image[start..]);
+    }
+    let status = child.wait()?;
+    anyhow::ensure!(
+        status.success(),
+        "xz could not decompress {}",
+        bzimage.display()
+    );
+    let elf = std::fs::read(out)?;
+    anyhow::ensure!(
+        elf.starts_with(b"\x7fELF"),
+        "the payload of {} is not an ELF kernel",
+        bzimage.display()
+    );
+    Ok(())
+}
+
 /// Compiles the guest's I/O benchmark as a static binary (glibc's static libraries
 /// come with gcc's libc6-dev).
 fn build_iobench(dir: &Path) -> anyhow::Result<PathBuf> {
@@ -157,7 +193,9 @@ fn build_iobench(dir: &Path) -> anyhow::Result<PathBuf> {
         .arg(&out)
         .arg(&src)
         .status()
-        .map_err(|e| anyhow::anyhow!("running cc: {e} (install it: apt-get install gcc libc6-dev)"))?;
+        .map_err(|e| {
+            anyhow::anyhow!("running cc: {e} (install it: apt-get install gcc libc6-dev)")
+        })?;
     anyhow::ensure!(
         status.success(),
         "compiling iobench failed (needs a C compiler with static glibc: apt-get install gcc libc6-dev)"
@@ -223,6 +261,13 @@ pub fn restore(force: bool) -> anyhow::Result<Artifacts> {
         std::fs::copy(&vmlinuz, &kernel)?;
     }
     std::fs::write(dir.join(names::KERNEL_RELEASE), format!("{release}\n"))?;
+    let vmlinux = dir.join(names::VMLINUX);
+    if !vmlinux.is_file()
+        || std::fs::metadata(&vmlinux)?.modified()? < std::fs::metadata(&kernel)?.modified()?
+    {
+        extract_vmlinux(&kernel, &vmlinux)?;
+        step(&format!("  {} (uncompressed, PVH)", vmlinux.display()));
+    }
     let stamp_path = dir.join("images.stamp");
     let stamp = fingerprint(&release, &kernel, &busybox);
     let a = Artifacts::in_dir(&dir);
@@ -240,7 +285,7 @@ pub fn restore(force: bool) -> anyhow::Result<Artifacts> {
             release: &release,
             modules_dir: &modules_dir,
             busybox: &busybox,
-            kernel: &kernel,
+            kernel: &vmlinux,
             iobench: &iobench,
         };
         let (guest, n) = initramfs::guest(&inputs)?;

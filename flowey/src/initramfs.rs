@@ -28,7 +28,7 @@ pub struct Inputs<'a> {
     pub modules_dir: &'a Path,
     /// The busybox binary.
     pub busybox: &'a Path,
-    /// The kernel image.
+    /// The guest kernel image (uncompressed, PVH).
     pub kernel: &'a Path,
     /// The static `iobench` binary for the guest.
     pub iobench: &'a Path,
@@ -82,8 +82,8 @@ pub fn guest(i: &Inputs<'_>) -> anyhow::Result<(Vec<u8>, usize)> {
     add_busybox(&mut w, i.busybox)?;
     let n = add_modules(&mut w, i, GUEST_MODULES)?;
     w.file("init", 0o755, petri::paths::GUEST_INIT.as_bytes())?;
-    let iobench = std::fs::read(i.iobench)
-        .with_context(|| format!("reading {}", i.iobench.display()))?;
+    let iobench =
+        std::fs::read(i.iobench).with_context(|| format!("reading {}", i.iobench.display()))?;
     w.file("bin/iobench", 0o755, &iobench)?;
     Ok((w.finish()?, n))
 }

@@ -9,7 +9,10 @@ usage: cargo xflowey run [OPENVMM FLAGS] [--append \"KERNEL ARGS\"] [-- GUEST CO
 
 Boots the default guest (Debian 6.1 kernel, busybox initramfs) under openvmm,
 directly on hardware KVM or inside the QEMU TCG test host. Defaults:
---processors 2 --memory 1G. Without a guest command the guest prints its
+--processors 2 --memory 1G, the default root complex rc0 behind an emulated
+Intel VT-d unit (--intel-vtd rc0, guest intel_iommu=on) with a DMA test device;
+give --amd-iommu RC, --intel-vtd RC or --no-iommu to choose otherwise
+(--intel-vtd always adds intel_iommu=on). Without a guest command the guest prints its
 IOMMU / interrupt-remapping report; with one, its output is streamed and its
 exit status becomes this command's. Examples:
   cargo xflowey run
@@ -31,6 +34,32 @@ pub struct RunArgs {
     pub command: Vec<String>,
     /// `-h`/`--help` was given.
     pub help: bool,
+    /// `--no-iommu`: no default IOMMU.
+    pub no_iommu: bool,
+}
+
+impl RunArgs {
+    /// openvmm flags and kernel arguments with the defaults applied: the default root
+    /// complex behind VT-d unless an IOMMU was chosen, and `intel_iommu=on` whenever
+    /// VT-d is present (the Debian kernel leaves it off by default).
+    pub fn effective(&self) -> (Vec<String>, Vec<String>) {
+        let mut vmm = self.vmm.clone();
+        let mut append = self.append.clone();
+        let chose = |flag: &str| {
+            vmm.iter()
+                .any(|a| a == flag || a.starts_with(&format!("{flag}=")))
+        };
+        if !self.no_iommu && !chose("--amd-iommu") && !chose("--intel-vtd") {
+            vmm.extend(["--intel-vtd".to_string(), "rc0".to_string()]);
+        }
+        let vtd = vmm
+            .iter()
+            .any(|a| a == "--intel-vtd" || a.starts_with("--intel-vtd="));
+        if vtd && !append.iter().any(|a| a.starts_with("intel_iommu=")) {
+            append.push("intel_iommu=on".into());
+        }
+        (vmm, append)
+    }
 }
 
 /// Splits the arguments; `Err` names a flag without its value.
@@ -66,6 +95,7 @@ pub fn parse(args: &[String]) -> Result<RunArgs, String> {
                 );
             }
             "--memory" => r.memory = Some(value(name)?),
+            "--no-iommu" => r.no_iommu = true,
             _ => r.vmm.push(a.clone()),
         }
     }
@@ -96,11 +126,12 @@ pub fn main(args: &[String]) -> anyhow::Result<i32> {
         }
         HostDecision::BadOverride(why) => anyhow::bail!(why),
     }
+    let (vmm, append) = r.effective();
     let mut cfg = PetriVmConfig::new("xflowey-run")
         .processors(r.processors.unwrap_or(2))
         .memory(r.memory.as_deref().unwrap_or("1G"))
-        .kernel_args(&r.append)
-        .vmm_args(&r.vmm)
+        .kernel_args(&append)
+        .vmm_args(&vmm)
         .stream(true);
     if !r.command.is_empty() {
         cfg = cfg.command_argv(&r.command);
@@ -143,6 +174,31 @@ pub fn main(args: &[String]) -> anyhow::Result<i32> {
             Ok(if s == 0 { 1 } else { s })
         }
         None => Ok(1),
+    }
+}
+
+#[cfg(test)]
+mod default_tests {
+    use super::*;
+
+    fn v(s: &[&str]) -> Vec<String> {
+        s.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn default_iommu_is_vtd() {
+        let (vmm, append) = parse(&[]).unwrap().effective();
+        assert_eq!(vmm, v(&["--intel-vtd", "rc0"]));
+        assert_eq!(append, v(&["intel_iommu=on"]));
+        let (vmm, append) = parse(&v(&["--amd-iommu", "rc0"])).unwrap().effective();
+        assert_eq!(vmm, v(&["--amd-iommu", "rc0"]));
+        assert!(append.is_empty());
+        let (vmm, _) = parse(&v(&["--no-iommu"])).unwrap().effective();
+        assert!(vmm.is_empty());
+        let (_, append) = parse(&v(&["--intel-vtd", "rc0", "--append", "intel_iommu=off"]))
+            .unwrap()
+            .effective();
+        assert_eq!(append, v(&["intel_iommu=off"]));
     }
 }
 

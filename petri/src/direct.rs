@@ -25,7 +25,7 @@ pub(crate) fn run(
 fn run_one(openvmm: &Path, a: &Artifacts, vm: &PreparedVm) -> Result<GuestRun, PetriError> {
     std::fs::create_dir_all(&vm.log_dir)?;
     let args = vm.cfg.openvmm_args(
-        &a.kernel.to_string_lossy(),
+        &a.guest_kernel.to_string_lossy(),
         &a.guest_initrd.to_string_lossy(),
         &vm.cmdline,
     );

@@ -2,7 +2,8 @@
 //!
 //! The artifact cache (built by `cargo xflowey restore-artifacts`) is laid out as:
 //! - `kernel-release` — the guest kernel release, e.g. `6.1.0-56-amd64`,
-//! - `vmlinuz` — the guest (and test-host) kernel,
+//! - `vmlinuz` — the test-host kernel (bzImage),
+//! - `vmlinux` — the same kernel uncompressed, booted as the guest through PVH,
 //! - `guest-initrd.cpio` — the L2 guest initramfs (busybox, modules, petri's `/init`),
 //! - `l1-base.cpio` — the static part of the test-host initramfs (busybox, KVM
 //!   modules, petri's L1 `/init`, and the L2 kernel and initramfs under `/l2/`).
@@ -19,14 +20,17 @@ pub const OPENVMM_ENV: &str = "PETRI_OPENVMM";
 pub mod names {
     /// Text file holding the kernel release.
     pub const KERNEL_RELEASE: &str = "kernel-release";
-    /// The kernel image.
+    /// The kernel image (bzImage): the test host's kernel.
     pub const VMLINUZ: &str = "vmlinuz";
+    /// The same kernel uncompressed (ELF with a PVH entry): the guest's kernel, which
+    /// boots without decompressing itself (several seconds under nested TCG).
+    pub const VMLINUX: &str = "vmlinux";
     /// The L2 guest initramfs.
     pub const GUEST_INITRD: &str = "guest-initrd.cpio";
     /// The static part of the L1 initramfs.
     pub const L1_BASE: &str = "l1-base.cpio";
     /// Where the L2 kernel sits inside L1.
-    pub const L1_L2_KERNEL: &str = "/l2/vmlinuz";
+    pub const L1_L2_KERNEL: &str = "/l2/vmlinux";
     /// Where the L2 initramfs sits inside L1.
     pub const L1_L2_INITRD: &str = "/l2/initrd.cpio";
     /// Where openvmm sits inside L1.
@@ -105,8 +109,10 @@ pub struct Artifacts {
     pub dir: PathBuf,
     /// Kernel release.
     pub release: String,
-    /// Kernel image.
+    /// Kernel image (bzImage; the test host boots it).
     pub kernel: PathBuf,
+    /// The guest kernel (uncompressed ELF, PVH entry).
+    pub guest_kernel: PathBuf,
     /// L2 guest initramfs.
     pub guest_initrd: PathBuf,
     /// Static part of the L1 initramfs.
@@ -123,6 +129,7 @@ impl Artifacts {
             dir: dir.to_path_buf(),
             release,
             kernel: dir.join(names::VMLINUZ),
+            guest_kernel: dir.join(names::VMLINUX),
             guest_initrd: dir.join(names::GUEST_INITRD),
             l1_base: dir.join(names::L1_BASE),
         }
@@ -131,7 +138,7 @@ impl Artifacts {
     /// Finds the restored artifacts, or says how to get them.
     pub fn locate() -> Result<Self, String> {
         let a = Self::in_dir(&artifacts_dir());
-        for p in [&a.kernel, &a.guest_initrd, &a.l1_base] {
+        for p in [&a.kernel, &a.guest_kernel, &a.guest_initrd, &a.l1_base] {
             if !p.is_file() {
                 return Err(format!(
                     "guest artifact {} is missing: run `cargo xflowey restore-artifacts`",

@@ -135,7 +135,9 @@ impl PetriVmConfig {
             script.push('\n');
         }
         script.push_str(&cmdline::shell_join(
-            &std::iter::once(openvmm.to_string()).chain(args).collect::<Vec<_>>(),
+            &std::iter::once(openvmm.to_string())
+                .chain(args)
+                .collect::<Vec<_>>(),
         ));
         script.push_str("\nst=$?\n");
         for c in &self.host_check {
@@ -428,7 +430,10 @@ mod host_argv_tests {
     #[test]
     fn plain_and_wrapped() {
         let vm = PetriVmConfig::new("x");
-        assert_eq!(vm.host_argv("/o", vec!["--a".into()], "/s"), vec!["/o", "--a"]);
+        assert_eq!(
+            vm.host_argv("/o", vec!["--a".into()], "/s"),
+            vec!["/o", "--a"]
+        );
         let vm = PetriVmConfig::new("x")
             .disk("d0", 64, Some("rp0"))
             .host_check("md5sum {scratch}/d0.img");
@@ -436,8 +441,14 @@ mod host_argv_tests {
         let argv = vm.host_argv("/o", args, "/tmp/s");
         assert_eq!(&argv[..2], ["/bin/sh", "-c"]);
         let script = &argv[2];
-        assert!(script.contains("truncate -s 64M /tmp/s/d0.img\n"), "{script}");
-        assert!(script.contains("/o --disk file=/tmp/s/d0.img,pcie_port=rp0\nst=$?\n"), "{script}");
+        assert!(
+            script.contains("truncate -s 64M /tmp/s/d0.img\n"),
+            "{script}"
+        );
+        assert!(
+            script.contains("/o --disk file=/tmp/s/d0.img,pcie_port=rp0\nst=$?\n"),
+            "{script}"
+        );
         assert!(script.contains("md5sum /tmp/s/d0.img\n"), "{script}");
         assert!(script.ends_with("exit $st\n"), "{script}");
     }

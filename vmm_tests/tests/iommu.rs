@@ -84,11 +84,17 @@ fn guest(i: usize) -> Option<&'static GuestRun> {
 }
 
 fn has(run: &GuestRun, line: &str) {
-    run.ensure(run.output.contains(line), &format!("no `{line}` in the guest log"));
+    run.ensure(
+        run.output.contains(line),
+        &format!("no `{line}` in the guest log"),
+    );
 }
 
 fn lacks(run: &GuestRun, line: &str) {
-    run.ensure(!run.output.contains(line), &format!("unexpected `{line}` in the guest log"));
+    run.ensure(
+        !run.output.contains(line),
+        &format!("unexpected `{line}` in the guest log"),
+    );
 }
 
 fn no_faults(run: &GuestRun) {

@@ -80,7 +80,9 @@ pub fn build_domains(
                 .context("mapping the AMD IOMMU registers")?;
                 rc.attach_root_function(
                     platform::AMD_IOMMU_DEVFN,
-                    Arc::new(amd_iommu::pci_function::AmdIommuPciFunction::new(iommu.clone())),
+                    Arc::new(amd_iommu::pci_function::AmdIommuPciFunction::new(
+                        iommu.clone(),
+                    )),
                 );
                 let registry = MsiRouteRegistry::new(routes.clone(), irqfd.clone(), iommu.clone());
                 iommu.set_remap_listener(registry.clone());

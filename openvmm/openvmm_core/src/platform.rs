@@ -5,12 +5,12 @@ use crate::config::VmConfig;
 use crate::topology::IommuKind;
 use crate::topology::PlacedRootComplex;
 use crate::topology::Topology;
+use vmm_core::acpi;
 use vmm_core::acpi::dmar::DmarDescription;
 use vmm_core::acpi::dmar::DmarScope;
 use vmm_core::acpi::dmar::DrhdDescription;
 use vmm_core::acpi::ivrs::IvhdDescription;
 use vmm_core::acpi::ivrs::IvrsIoapic;
-use vmm_core::acpi;
 use vmm_core::acpi::AcpiPlatform;
 use vmm_core::acpi::PciRootDescription;
 use vmm_core::acpi::SerialDescription;
@@ -101,7 +101,10 @@ pub fn covers_ioapic(rc: &PlacedRootComplex) -> bool {
 fn iommu_tables(topology: &Topology) -> Vec<Vec<u8>> {
     let mut tables = Vec::new();
     let ioapic_bus = (IOAPIC_REQUESTER.bdf >> 8) as u8;
-    let ioapic_path = (((IOAPIC_REQUESTER.bdf >> 3) & 0x1f) as u8, (IOAPIC_REQUESTER.bdf & 7) as u8);
+    let ioapic_path = (
+        ((IOAPIC_REQUESTER.bdf >> 3) & 0x1f) as u8,
+        (IOAPIC_REQUESTER.bdf & 7) as u8,
+    );
 
     let ivhds: Vec<_> = topology
         .root_complexes
@@ -133,7 +136,13 @@ fn iommu_tables(topology: &Topology) -> Vec<Vec<u8>> {
     let mut intr_remap = false;
     let mut units = Vec::new();
     for rc in &topology.root_complexes {
-        let Some((IommuKind::IntelVtd { intremap, aw_bits, .. }, base)) = rc.iommu else {
+        let Some((
+            IommuKind::IntelVtd {
+                intremap, aw_bits, ..
+            },
+            base,
+        )) = rc.iommu
+        else {
             continue;
         };
         haw = haw.max(aw_bits);

@@ -4,11 +4,10 @@ use crate::config::SerialConfig;
 use crate::config::VmConfig;
 use crate::iommu;
 use crate::pcie;
-use iommu_common::MsiSink;
-use vmm_core::msi_routes::IrqfdRegistrar;
 use crate::platform;
 use anyhow::Context;
 use guestmem::GuestMemory;
+use iommu_common::MsiSink;
 use iommu_common::PassthroughMsi;
 use std::io::Write;
 use std::sync::Arc;
@@ -27,6 +26,7 @@ use vmm_core::kvm::exit_stats::ExitStats;
 use vmm_core::kvm::vcpu::ExitTargets;
 use vmm_core::layout;
 use vmm_core::loader;
+use vmm_core::msi_routes::IrqfdRegistrar;
 use vmm_core::msi_routes::MsiRouteRegistry;
 
 fn serial_output(config: &SerialConfig) -> anyhow::Result<serial::SerialOutput> {
@@ -87,9 +87,8 @@ pub fn run(config: &VmConfig) -> anyhow::Result<ExitReason> {
         .zip(&domains)
         .find(|(rc, _)| platform::covers_ioapic(rc))
         .map_or(passthrough.clone(), |(_, d)| d.registry.clone());
-    let ioapic = Ioapic::new(
-        ioapic_registry.ioapic_routing(platform::IOAPIC_REQUESTER, ioapic::NUM_PINS),
-    );
+    let ioapic =
+        Ioapic::new(ioapic_registry.ioapic_routing(platform::IOAPIC_REQUESTER, ioapic::NUM_PINS));
 
     mmio.insert(
         "ioapic",

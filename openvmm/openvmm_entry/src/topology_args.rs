@@ -255,10 +255,23 @@ mod tests {
     #[test]
     fn iommus() {
         let a = parse_amd_iommu("rc0,xtsup=off").unwrap();
-        assert_eq!(a.kind, IommuKind::Amd { intremap: true, xtsup: false });
+        assert_eq!(
+            a.kind,
+            IommuKind::Amd {
+                intremap: true,
+                xtsup: false
+            }
+        );
         assert!(parse_amd_iommu("rc0,intremap=maybe").is_err());
         let v = parse_intel_vtd("rc1,aw-bits=39,eim=off").unwrap();
-        assert!(matches!(v.kind, IommuKind::IntelVtd { aw_bits: 39, eim: false, .. }));
+        assert!(matches!(
+            v.kind,
+            IommuKind::IntelVtd {
+                aw_bits: 39,
+                eim: false,
+                ..
+            }
+        ));
         assert!(parse_intel_vtd("rc1,aw-bits=40").is_err());
         assert!(parse_intel_vtd("rc1,intremap=off").is_err());
         assert!(parse_intel_vtd("rc1,intremap=off,eim=off").is_ok());

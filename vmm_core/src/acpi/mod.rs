@@ -3,8 +3,8 @@
 
 pub mod dmar;
 mod dsdt;
-pub mod ivrs;
 mod fadt;
+pub mod ivrs;
 mod madt;
 mod mcfg;
 mod pci;
@@ -227,7 +227,11 @@ mod tests {
     /// Asserts that `iasl -d` decodes `bytes` without errors or warnings (skipped,
     /// loudly, when iasl is not installed).
     pub(crate) fn assert_iasl_clean(sig: &str, bytes: &[u8]) {
-        if std::process::Command::new("iasl").arg("-v").output().is_err() {
+        if std::process::Command::new("iasl")
+            .arg("-v")
+            .output()
+            .is_err()
+        {
             eprintln!("SKIPPED: iasl not installed (apt-get install acpica-tools)");
             return;
         }

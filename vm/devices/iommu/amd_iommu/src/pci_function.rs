@@ -24,7 +24,12 @@ pub struct AmdIommuPciFunction {
 impl AmdIommuPciFunction {
     /// The function of `iommu`.
     pub fn new(iommu: Arc<AmdIommu>) -> Self {
-        let class = u32::from_be_bytes([0, spec::CLASS_CODE[0], spec::CLASS_CODE[1], spec::CLASS_CODE[2]]);
+        let class = u32::from_be_bytes([
+            0,
+            spec::CLASS_CODE[0],
+            spec::CLASS_CODE[1],
+            spec::CLASS_CODE[2],
+        ]);
         let mut config = ConfigSpace::endpoint(spec::VENDOR_ID, spec::DEVICE_ID, class, 0);
         config.set_u8(pci_core::spec::CAP_PTR, CAP_OFFSET as u8);
         let status = config.read_u16(pci_core::spec::STATUS) | pci_core::spec::STATUS_CAP_LIST;
@@ -74,7 +79,8 @@ impl PciDevice for AmdIommuPciFunction {
         let bytes = value.to_le_bytes();
         let end = offset + len as u16;
         if offset >= CAP_OFFSET && end <= MSI_OFFSET {
-            self.iommu.iommu_cap_write(offset - CAP_OFFSET, &bytes[..len]);
+            self.iommu
+                .iommu_cap_write(offset - CAP_OFFSET, &bytes[..len]);
         } else if offset >= MSI_OFFSET && end <= MSI_OFFSET + spec::MSI_CAP_LEN {
             self.iommu.msi_cap_write(offset - MSI_OFFSET, &bytes[..len]);
         } else if end <= CAP_OFFSET || offset >= MSI_OFFSET + spec::MSI_CAP_LEN {

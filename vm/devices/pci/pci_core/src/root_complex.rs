@@ -213,7 +213,10 @@ impl RootComplex {
     /// Places a platform function (an IOMMU) at `devfn` of the first bus; functions of
     /// device 0 make the host bridge multi-function.
     pub fn attach_root_function(&self, devfn: u8, device: Arc<dyn PciDevice>) {
-        assert!(devfn != 0 && devfn >> 3 != RESERVED_DEVICE, "devfn {devfn:#x} is taken");
+        assert!(
+            devfn != 0 && devfn >> 3 != RESERVED_DEVICE,
+            "devfn {devfn:#x} is taken"
+        );
         if devfn >> 3 == 0 {
             let mut hb = self.host_bridge.lock();
             let ht = hb.read_u8(spec::HEADER_TYPE) | 0x80;

@@ -32,10 +32,7 @@ pub struct FileBackend {
 impl FileBackend {
     /// Opens `path` (read-write unless `read_only`).
     pub fn open(path: &Path, read_only: bool) -> io::Result<Self> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(!read_only)
-            .open(path)?;
+        let file = OpenOptions::new().read(true).write(!read_only).open(path)?;
         Self::from_file(file, read_only)
     }
 

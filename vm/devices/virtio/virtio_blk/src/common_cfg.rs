@@ -104,7 +104,12 @@ pub struct CommonConfig {
 impl CommonConfig {
     /// Registers for `num_queues` queues of up to `max_queue_size` entries, offering
     /// `device_features`, with `msix_count` MSI-X vectors.
-    pub fn new(device_features: u64, num_queues: u16, max_queue_size: u16, msix_count: u16) -> Self {
+    pub fn new(
+        device_features: u64,
+        num_queues: u16,
+        max_queue_size: u16,
+        msix_count: u16,
+    ) -> Self {
         let mut c = Self {
             device_features,
             device_feature_select: 0,
@@ -186,9 +191,14 @@ impl CommonConfig {
             },
             CONFIG_MSIX_VECTOR => self.config_msix_vector.into(),
             NUM_QUEUES => self.queues.len() as u64,
-            DEVICE_STATUS => {
-                u64::from(self.status | if needs_reset { status::DEVICE_NEEDS_RESET } else { 0 })
-            }
+            DEVICE_STATUS => u64::from(
+                self.status
+                    | if needs_reset {
+                        status::DEVICE_NEEDS_RESET
+                    } else {
+                        0
+                    },
+            ),
             CONFIG_GENERATION => 0,
             QUEUE_SELECT => self.queue_select.into(),
             QUEUE_SIZE => q.map_or(0, |q| q.params.size.into()),

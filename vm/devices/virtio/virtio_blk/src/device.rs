@@ -241,7 +241,9 @@ impl VirtioBlkDevice {
                     self.start_worker(&mut t, n);
                 }
             }
-            Action::BadQueue(n) => self.shared.fail(Some(n), &"queue enabled with invalid parameters"),
+            Action::BadQueue(n) => self
+                .shared
+                .fail(Some(n), &"queue enabled with invalid parameters"),
             Action::Ignored(why) => {
                 if t.log_limit.allow() {
                     tracing::debug!(device = self.name, "ignored common config write: {why}");
@@ -270,7 +272,8 @@ impl VirtioBlkDevice {
 
     fn bar_access_write(&self, offset: u64, data: &[u8]) {
         let within = |base: u64, len: u64| offset.checked_sub(base).filter(|&o| o < len);
-        let notify_len = u64::from(self.blk_config.num_queues) * u64::from(layout::NOTIFY_MULTIPLIER);
+        let notify_len =
+            u64::from(self.blk_config.num_queues) * u64::from(layout::NOTIFY_MULTIPLIER);
         if self.msix.claims(offset) {
             self.msix.write(offset, data);
         } else if let Some(o) = within(layout::COMMON_OFFSET, COMMON_CFG_LEN) {
@@ -373,8 +376,7 @@ impl inspect::Inspect for VirtioBlkDevice {
             .child("queues", |n| {
                 for (i, s) in self.shared.stats.iter().enumerate() {
                     n.child(i.to_string(), |q| {
-                        q.field("stats", s)
-                            .value("running", t.workers[i].is_some());
+                        q.field("stats", s).value("running", t.workers[i].is_some());
                     });
                 }
             })

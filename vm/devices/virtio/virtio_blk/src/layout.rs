@@ -111,7 +111,12 @@ pub fn add_virtio_capabilities(
 ) -> Result<PciCfgWindow, ConfigSpaceFull> {
     config.add_capability(
         CAP_ID_VENDOR,
-        &cap_body(cap::COMMON_CFG, 16, COMMON_OFFSET as u32, COMMON_CFG_LEN as u32),
+        &cap_body(
+            cap::COMMON_CFG,
+            16,
+            COMMON_OFFSET as u32,
+            COMMON_CFG_LEN as u32,
+        ),
         &[0; CAP_BODY],
     )?;
     let mut notify = [0u8; CAP_BODY + 4];
@@ -131,7 +136,12 @@ pub fn add_virtio_capabilities(
     )?;
     config.add_capability(
         CAP_ID_VENDOR,
-        &cap_body(cap::DEVICE_CFG, 16, DEVICE_CFG_OFFSET as u32, DEVICE_CFG_LEN as u32),
+        &cap_body(
+            cap::DEVICE_CFG,
+            16,
+            DEVICE_CFG_OFFSET as u32,
+            DEVICE_CFG_LEN as u32,
+        ),
         &[0; CAP_BODY],
     )?;
     // PCI configuration access: bar, offset, length and data are driver-writable.

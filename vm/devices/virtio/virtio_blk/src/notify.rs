@@ -64,25 +64,31 @@ impl Doorbells {
         }
         if let Some(old) = s.registered.take() {
             for (n, e) in self.events.iter().enumerate() {
-                if let Err(err) = self
-                    .registrar
-                    .unregister(Self::address(old, n), DOORBELL_LEN, None, e)
+                if let Err(err) =
+                    self.registrar
+                        .unregister(Self::address(old, n), DOORBELL_LEN, None, e)
                 {
                     if s.log_limit.allow() {
-                        tracing::warn!(error = &err as &dyn std::error::Error, "doorbell unregister failed");
+                        tracing::warn!(
+                            error = &err as &dyn std::error::Error,
+                            "doorbell unregister failed"
+                        );
                     }
                 }
             }
         }
         if let Some(new) = base {
             for (n, e) in self.events.iter().enumerate() {
-                if let Err(err) = self
-                    .registrar
-                    .register(Self::address(new, n), DOORBELL_LEN, None, e)
+                if let Err(err) =
+                    self.registrar
+                        .register(Self::address(new, n), DOORBELL_LEN, None, e)
                 {
                     // Still works, through exits to userspace (`notify`).
                     if s.log_limit.allow() {
-                        tracing::warn!(error = &err as &dyn std::error::Error, "doorbell register failed");
+                        tracing::warn!(
+                            error = &err as &dyn std::error::Error,
+                            "doorbell register failed"
+                        );
                     }
                 }
             }

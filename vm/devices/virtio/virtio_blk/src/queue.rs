@@ -52,8 +52,7 @@ impl QueueParams {
         }
         let n = u64::from(self.size);
         let fits = |base: u64, len: u64| base.checked_add(len).is_some();
-        if !fits(self.desc, 16 * n) || !fits(self.avail, 6 + 2 * n) || !fits(self.used, 6 + 8 * n)
-        {
+        if !fits(self.desc, 16 * n) || !fits(self.avail, 6 + 2 * n) || !fits(self.used, 6 + 8 * n) {
             return Err(ParamsError::Wraps);
         }
         Ok(())
@@ -114,7 +113,8 @@ impl SplitQueue {
     }
 
     fn read_u16(mem: &dyn GuestMemoryAccess, addr: u64) -> Result<u16, QueueError> {
-        mem.read_plain::<u16>(addr).map_err(|_| QueueError::Ring(addr))
+        mem.read_plain::<u16>(addr)
+            .map_err(|_| QueueError::Ring(addr))
     }
 
     /// Takes the next available chain into `out`, returning its head index, or `None`
@@ -284,7 +284,10 @@ mod tests {
         offer(&mem, 0, 7, 1);
         assert!(matches!(
             q.pop(&mem, &mut out),
-            Err(QueueError::Chain(ChainError::IndexOutOfRange { index: 7, .. }))
+            Err(QueueError::Chain(ChainError::IndexOutOfRange {
+                index: 7,
+                ..
+            }))
         ));
     }
 

@@ -143,7 +143,10 @@ fn total(segs: &[Segment]) -> u64 {
 }
 
 /// Runs the request in `chain` and writes its status.
-pub fn process(ctx: &mut RequestContext<'_>, chain: &[Segment]) -> Result<Completion, RequestError> {
+pub fn process(
+    ctx: &mut RequestContext<'_>,
+    chain: &[Segment],
+) -> Result<Completion, RequestError> {
     // The status byte: the last byte of the last non-empty descriptor, which must be
     // device-writable.
     let last = chain

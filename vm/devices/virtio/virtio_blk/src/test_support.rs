@@ -142,8 +142,7 @@ impl DmaTranslator for FaultingTranslator {
     fn translate(&self, req: &DmaRequest) -> Result<Translation, DmaFault> {
         let page = req.iova >> 12;
         let ro = self.read_only_pages.lock().contains(&page);
-        if self.faulting_pages.lock().contains(&page) || (ro && req.access == DmaAccess::Write)
-        {
+        if self.faulting_pages.lock().contains(&page) || (ro && req.access == DmaAccess::Write) {
             self.faults.fetch_add(1, Ordering::SeqCst);
             return Err(DmaFault {
                 request: *req,

@@ -122,7 +122,15 @@ impl Worker {
             .spawn({
                 let stop = stop.clone();
                 let notify = notify.clone();
-                move || run(&shared, index, SplitQueue::new(params, indirect), &notify, &stop)
+                move || {
+                    run(
+                        &shared,
+                        index,
+                        SplitQueue::new(params, indirect),
+                        &notify,
+                        &stop,
+                    )
+                }
             })?;
         Ok(Self {
             stop,
@@ -159,7 +167,10 @@ fn run(shared: &Shared, index: u16, mut queue: SplitQueue, notify: &EventFd, sto
     loop {
         if !pending {
             if let Err(err) = notify.read() {
-                tracing::error!(error = &err as &dyn std::error::Error, "doorbell read failed");
+                tracing::error!(
+                    error = &err as &dyn std::error::Error,
+                    "doorbell read failed"
+                );
                 return;
             }
         }

@@ -122,7 +122,11 @@ fn status_transitions_and_reset() {
     ));
     assert_eq!(r8(&c, DEVICE_STATUS), ok);
     // FAILED may be added; NEEDS_RESET is the device's and shows when it says so.
-    w8(&mut c, DEVICE_STATUS, ok | status::FAILED | status::DEVICE_NEEDS_RESET);
+    w8(
+        &mut c,
+        DEVICE_STATUS,
+        ok | status::FAILED | status::DEVICE_NEEDS_RESET,
+    );
     assert_eq!(r8(&c, DEVICE_STATUS), ok | status::FAILED);
     let mut b = [0u8];
     c.read(DEVICE_STATUS, &mut b, true);

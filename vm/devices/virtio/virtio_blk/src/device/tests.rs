@@ -94,8 +94,10 @@ fn options(num_queues: u16) -> VirtioBlkOptions {
     }
 }
 
-const ALL_FEATURES: u64 =
-    features::VERSION_1 | features::ACCESS_PLATFORM | features::BLK_F_FLUSH | features::RING_F_INDIRECT_DESC;
+const ALL_FEATURES: u64 = features::VERSION_1
+    | features::ACCESS_PLATFORM
+    | features::BLK_F_FLUSH
+    | features::RING_F_INDIRECT_DESC;
 
 impl Driver {
     fn cw(&self, off: u64, bytes: &[u8]) {
@@ -189,10 +191,13 @@ impl Driver {
             let d = Descriptor {
                 addr,
                 len,
-                flags: if writable { desc::F_WRITE } else { 0 } | if last { 0 } else { desc::F_NEXT },
+                flags: if writable { desc::F_WRITE } else { 0 }
+                    | if last { 0 } else { desc::F_NEXT },
                 next: (idx + 1) % QSIZE,
             };
-            self.mem.write_plain(dq.desc() + 16 * u64::from(idx), &d).unwrap();
+            self.mem
+                .write_plain(dq.desc() + 16 * u64::from(idx), &d)
+                .unwrap();
             dq.next_desc = (dq.next_desc + 1) % QSIZE;
         }
         self.publish(q, head);
@@ -202,15 +207,20 @@ impl Driver {
     fn publish(&mut self, q: usize, head: u16) {
         let dq = &mut self.queues[q];
         let slot = u64::from(dq.avail_idx % QSIZE);
-        self.mem.write_plain(dq.avail() + 4 + 2 * slot, &head).unwrap();
+        self.mem
+            .write_plain(dq.avail() + 4 + 2 * slot, &head)
+            .unwrap();
         dq.avail_idx = dq.avail_idx.wrapping_add(1);
         self.mem.write_plain(dq.avail() + 2, &dq.avail_idx).unwrap();
     }
 
     fn kick(&self, q: u16) {
         // As a vCPU whose write reached userspace would.
-        self.dev
-            .bar_write(0, layout::NOTIFY_OFFSET + 4 * u64::from(q), &q.to_le_bytes());
+        self.dev.bar_write(
+            0,
+            layout::NOTIFY_OFFSET + 4 * u64::from(q),
+            &q.to_le_bytes(),
+        );
     }
 
     fn used_idx(&self, q: usize) -> u16 {
@@ -264,7 +274,11 @@ fn identity_and_class() {
         "x",
         options(0),
         Arc::new(FileBackend::open(d.file.path(), false).unwrap()),
-        DmaTarget::new(d.mem.clone(), d.translator.clone(), RequesterIdCell::new(0, 0)),
+        DmaTarget::new(
+            d.mem.clone(),
+            d.translator.clone(),
+            RequesterIdCell::new(0, 0)
+        ),
         d.msi.clone(),
         RequesterIdCell::new(0, 0),
         d.doorbells.clone(),
@@ -289,7 +303,10 @@ fn bar_sizing() {
 #[test]
 fn capability_chain() {
     let d = device(options(3), false);
-    assert_ne!(d.dev.config_read(pci::STATUS, 2) as u16 & pci::STATUS_CAP_LIST, 0);
+    assert_ne!(
+        d.dev.config_read(pci::STATUS, 2) as u16 & pci::STATUS_CAP_LIST,
+        0
+    );
     let mut at = d.dev.config_read(pci::CAP_PTR, 1) as u16;
     let mut ids = Vec::new();
     let mut vendor = Vec::new();
@@ -358,7 +375,10 @@ fn device_features_and_config() {
     assert_eq!(d.cr16(layout::DEVICE_CFG_OFFSET + 34), 2);
     // Single-queue, writable devices offer neither MQ nor RO.
     let d = device(options(1), false);
-    assert_eq!(d.cr32(0x04) as u64 & (features::BLK_F_MQ | features::BLK_F_RO), 0);
+    assert_eq!(
+        d.cr32(0x04) as u64 & (features::BLK_F_MQ | features::BLK_F_RO),
+        0
+    );
 }
 
 #[test]
@@ -397,7 +417,10 @@ fn write_read_flush_get_id_with_msix() {
     d.mem.write_at(DATA, &pattern).unwrap();
     let hdr = 0x30_0000;
     d.header(hdr, req::OUT, 8);
-    d.offer(0, &[(hdr, 16, false), (DATA, 4096, false), (hdr + 16, 1, true)]);
+    d.offer(
+        0,
+        &[(hdr, 16, false), (DATA, 4096, false), (hdr + 16, 1, true)],
+    );
     d.kick(0);
     d.wait_used(0, 1);
     assert_eq!(d.req_status(hdr), blk_status::OK);
@@ -415,7 +438,14 @@ fn write_read_flush_get_id_with_msix() {
     // Read it back on queue 1 (vector 2), kicked through the registered eventfd.
     let hdr = 0x30_1000;
     d.header(hdr, req::IN, 8);
-    d.offer(1, &[(hdr, 16, false), (DATA + 0x4000, 4096, true), (hdr + 16, 1, true)]);
+    d.offer(
+        1,
+        &[
+            (hdr, 16, false),
+            (DATA + 0x4000, 4096, true),
+            (hdr + 16, 1, true),
+        ],
+    );
     d.dev.doorbell(1).unwrap().write(1).unwrap();
     d.wait_used(1, 1);
     assert_eq!(d.req_status(hdr), blk_status::OK);
@@ -435,7 +465,14 @@ fn write_read_flush_get_id_with_msix() {
     d.offer(0, &[(hdr, 16, false), (hdr + 16, 1, true)]);
     let hdr2 = 0x30_3000;
     d.header(hdr2, req::GET_ID, 0);
-    d.offer(0, &[(hdr2, 16, false), (DATA + 0x8000, 20, true), (hdr2 + 16, 1, true)]);
+    d.offer(
+        0,
+        &[
+            (hdr2, 16, false),
+            (DATA + 0x8000, 20, true),
+            (hdr2 + 16, 1, true),
+        ],
+    );
     d.kick(0);
     d.wait_used(0, 3);
     assert_eq!(d.req_status(hdr), blk_status::OK);
@@ -474,7 +511,8 @@ fn no_interrupt_when_suppressed_or_masked() {
     let start = Instant::now();
     loop {
         let mut pba = [0u8; 8];
-        d.dev.bar_read(0, u64::from(layout::MSIX_PBA_OFFSET), &mut pba);
+        d.dev
+            .bar_read(0, u64::from(layout::MSIX_PBA_OFFSET), &mut pba);
         if pba[0] & 2 != 0 {
             break;
         }
@@ -493,14 +531,20 @@ fn iommu_fault_fails_request_and_device_continues() {
     d.translator.fault_page(DATA + 0x1000);
     let hdr = 0x30_0000;
     d.header(hdr, req::IN, 0);
-    d.offer(0, &[(hdr, 16, false), (DATA, 8192, true), (hdr + 16, 1, true)]);
+    d.offer(
+        0,
+        &[(hdr, 16, false), (DATA, 8192, true), (hdr + 16, 1, true)],
+    );
     d.kick(0);
     d.wait_used(0, 1);
     assert_eq!(d.req_status(hdr), blk_status::IOERR);
     assert_eq!(d.status() & status::DEVICE_NEEDS_RESET, 0);
     // Next request works.
     d.header(hdr, req::IN, 0);
-    d.offer(0, &[(hdr, 16, false), (DATA, 4096, true), (hdr + 16, 1, true)]);
+    d.offer(
+        0,
+        &[(hdr, 16, false), (DATA, 4096, true), (hdr + 16, 1, true)],
+    );
     d.kick(0);
     d.wait_used(0, 2);
     assert_eq!(d.req_status(hdr), blk_status::OK);
@@ -630,7 +674,10 @@ fn read_only_rejects_writes_and_too_long_chain_fails() {
     d.bring_up(ALL_FEATURES | features::BLK_F_RO);
     let hdr = 0x30_0000;
     d.header(hdr, req::OUT, 0);
-    d.offer(0, &[(hdr, 16, false), (DATA, 512, false), (hdr + 16, 1, true)]);
+    d.offer(
+        0,
+        &[(hdr, 16, false), (DATA, 512, false), (hdr + 16, 1, true)],
+    );
     d.kick(0);
     d.wait_used(0, 1);
     assert_eq!(d.req_status(hdr), blk_status::IOERR);
@@ -706,7 +753,8 @@ fn pci_cfg_window_reaches_the_bar() {
     // Write device_status through it.
     d.dev.config_write(w.offset(), 4, 0x14);
     d.dev.config_write(w.length(), 4, 1);
-    d.dev.config_write(w.data(), 4, u32::from(status::ACKNOWLEDGE));
+    d.dev
+        .config_write(w.data(), 4, u32::from(status::ACKNOWLEDGE));
     assert_eq!(d.status(), status::ACKNOWLEDGE);
     // Invalid windows do nothing.
     d.dev.config_write(w.length(), 4, 3);
@@ -723,7 +771,16 @@ fn pci_cfg_window_reaches_the_bar() {
 fn hostile_bar_accesses() {
     let d = device(options(2), false);
     let mut big = [0u8; 64];
-    for off in [0x3c, 0xfff, 0x1001, 0x2038, 0x3008, 0x7ff8, 0x8000, u64::MAX - 8] {
+    for off in [
+        0x3c,
+        0xfff,
+        0x1001,
+        0x2038,
+        0x3008,
+        0x7ff8,
+        0x8000,
+        u64::MAX - 8,
+    ] {
         d.dev.bar_read(0, off, &mut big);
         d.dev.bar_write(0, off, &big);
         d.dev.bar_read(0, off, &mut big[..1]);

@@ -90,7 +90,9 @@ fn w(addr: u64, len: u32) -> Segment {
 }
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31) ^ seed)
+        .collect()
 }
 
 #[test]
@@ -100,7 +102,12 @@ fn write_then_read() {
     e.mem.write_at(DATA, &data).unwrap();
     e.header(req::OUT, 3);
     let c = e
-        .run(&[r(HDR, 16), r(DATA, 1024), r(DATA + 1024, 3072), w(STATUS, 1)])
+        .run(&[
+            r(HDR, 16),
+            r(DATA, 1024),
+            r(DATA + 1024, 3072),
+            w(STATUS, 1),
+        ])
         .unwrap();
     assert_eq!(c.status, blk_status::OK, "{:?}", c.failure);
     assert_eq!(c.used_len, 1);
@@ -109,7 +116,12 @@ fn write_then_read() {
 
     e.header(req::IN, 3);
     let c = e
-        .run(&[r(HDR, 16), w(DATA + 0x8000, 512), w(DATA + 0x9000, 3584), w(STATUS, 1)])
+        .run(&[
+            r(HDR, 16),
+            w(DATA + 0x8000, 512),
+            w(DATA + 0x9000, 3584),
+            w(STATUS, 1),
+        ])
         .unwrap();
     assert_eq!(c.status, blk_status::OK);
     assert_eq!(c.used_len, 4097);
@@ -133,7 +145,9 @@ fn large_read_through_bounce_buffer() {
     )
     .unwrap();
     e.header(req::IN, 8);
-    let c = e.run(&[r(HDR, 16), w(DATA, 200 << 10), w(STATUS, 1)]).unwrap();
+    let c = e
+        .run(&[r(HDR, 16), w(DATA, 200 << 10), w(STATUS, 1)])
+        .unwrap();
     assert_eq!(c.status, blk_status::OK);
     let mut back = vec![0; 200 << 10];
     e.mem.read_at(DATA, &mut back).unwrap();
@@ -159,11 +173,18 @@ fn get_id() {
     let c = e.run(&[r(HDR, 16), w(DATA, 20), w(STATUS, 1)]).unwrap();
     assert_eq!(c.status, blk_status::OK);
     assert_eq!(c.used_len, 21);
-    assert_eq!(e.mem.read_plain::<[u8; 20]>(DATA).unwrap(), *b"serial-number-000001");
+    assert_eq!(
+        e.mem.read_plain::<[u8; 20]>(DATA).unwrap(),
+        *b"serial-number-000001"
+    );
     // A shorter buffer gets a prefix; a longer one only 20 bytes.
-    let c = e.run(&[r(HDR, 16), w(DATA + 100, 4), w(STATUS, 1)]).unwrap();
+    let c = e
+        .run(&[r(HDR, 16), w(DATA + 100, 4), w(STATUS, 1)])
+        .unwrap();
     assert_eq!((c.status, c.used_len), (blk_status::OK, 5));
-    let c = e.run(&[r(HDR, 16), w(DATA + 200, 64), w(STATUS, 1)]).unwrap();
+    let c = e
+        .run(&[r(HDR, 16), w(DATA + 200, 64), w(STATUS, 1)])
+        .unwrap();
     assert_eq!((c.status, c.used_len), (blk_status::OK, 21));
 }
 
@@ -187,7 +208,12 @@ fn range_and_size_checks() {
     assert_eq!(c.failure, Some(Failure::Unaligned(100)));
     // Claims more than the cap: fails before touching (nonexistent) memory.
     let c = e
-        .run(&[r(HDR, 16), w(DATA, u32::MAX), w(DATA, u32::MAX), w(STATUS, 1)])
+        .run(&[
+            r(HDR, 16),
+            w(DATA, u32::MAX),
+            w(DATA, u32::MAX),
+            w(STATUS, 1),
+        ])
         .unwrap();
     assert!(matches!(c.failure, Some(Failure::TooLarge(_))));
 }
@@ -206,7 +232,9 @@ fn wrong_directions_and_layout() {
     assert_eq!(c.failure, Some(Failure::Direction));
     // Readable after writable.
     e.header(req::IN, 0);
-    let c = e.run(&[r(HDR, 16), w(DATA, 512), r(DATA, 512), w(STATUS, 1)]).unwrap();
+    let c = e
+        .run(&[r(HDR, 16), w(DATA, 512), r(DATA, 512), w(STATUS, 1)])
+        .unwrap();
     assert_eq!(c.failure, Some(Failure::Layout));
     // Short header.
     let c = e.run(&[r(HDR, 8), w(STATUS, 1)]).unwrap();
@@ -224,7 +252,10 @@ fn no_usable_status() {
     e.header(req::IN, 0);
     assert_eq!(e.run(&[]), Err(RequestError::NoStatus));
     assert_eq!(e.run(&[r(HDR, 16)]), Err(RequestError::NoStatus));
-    assert_eq!(e.run(&[r(HDR, 16), w(DATA, 0)]), Err(RequestError::NoStatus));
+    assert_eq!(
+        e.run(&[r(HDR, 16), w(DATA, 0)]),
+        Err(RequestError::NoStatus)
+    );
     assert_eq!(
         e.run(&[r(HDR, 16), w(u64::MAX, 2)]),
         Err(RequestError::NoStatus)
@@ -257,12 +288,19 @@ fn iommu_faults_fail_the_request() {
     assert_eq!(c.status, blk_status::IOERR);
     assert_eq!(c.failure, Some(Failure::Dma(DATA + 0x1000)));
     assert_eq!(e.status(), blk_status::IOERR);
-    assert!(e.translator.faults.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    assert!(
+        e.translator
+            .faults
+            .load(std::sync::atomic::Ordering::SeqCst)
+            >= 1
+    );
 
     // A write from a faulting page leaves the disk untouched.
     e.mem.write_at(DATA + 0x1000, &[0xaa; 512]).unwrap();
     e.header(req::OUT, 0);
-    let c = e.run(&[r(HDR, 16), r(DATA + 0x1000, 512), w(STATUS, 1)]).unwrap();
+    let c = e
+        .run(&[r(HDR, 16), r(DATA + 0x1000, 512), w(STATUS, 1)])
+        .unwrap();
     assert_eq!(c.status, blk_status::IOERR);
     assert_eq!(e.file_bytes(0, 512), vec![0; 512]);
 
@@ -290,7 +328,9 @@ fn iommu_faults_fail_the_request() {
 fn beyond_ram_buffers() {
     let mut e = env(false);
     e.header(req::IN, 0);
-    let c = e.run(&[r(HDR, 16), w(0x7000_0000, 512), w(STATUS, 1)]).unwrap();
+    let c = e
+        .run(&[r(HDR, 16), w(0x7000_0000, 512), w(STATUS, 1)])
+        .unwrap();
     assert_eq!(c.failure, Some(Failure::Dma(0x7000_0000)));
     // A buffer that wraps the address space.
     let c = e
