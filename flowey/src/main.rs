@@ -4,9 +4,11 @@
 //!   guest and test-host initramfs images (cached under `target/artifacts/`).
 //! - `run`: boot the default guest under openvmm (directly or in the test host).
 //! - `test`: everything CI runs.
+//! - `bench`: disk IOPS behind each IOMMU and VM exits per I/O.
 //! - `testhost-check`: boot the test host with a stand-in job (no openvmm needed).
 
 mod artifacts;
+mod bench;
 mod cargo;
 mod initramfs;
 mod modules;
@@ -48,6 +50,15 @@ enum Cmd {
     },
     /// Run everything CI runs: fmt, clippy, unit tests, artifacts, VM tests.
     Test,
+    /// Measure guest disk IOPS behind each IOMMU and VM exits per I/O.
+    Bench {
+        /// Interleaved rounds per configuration.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Seconds of I/O per run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+    },
     /// Boot the test host with stand-in jobs (checks KVM in L1, measures boot time).
     TesthostCheck {
         /// Stand-in jobs to run in one boot.
@@ -67,6 +78,7 @@ fn main() {
             Cmd::RestoreArtifacts { force } => artifacts::restore(force).map(|_| 0),
             Cmd::Run { args } => run::main(&args),
             Cmd::Test => test::main(),
+            Cmd::Bench { rounds, seconds } => bench::main(rounds.max(1), seconds.max(2)),
             Cmd::TesthostCheck { jobs } => testhost_check::main(jobs),
         }
     };

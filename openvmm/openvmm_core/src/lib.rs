@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+mod devices;
 mod iommu;
 mod pcie;
 mod platform;

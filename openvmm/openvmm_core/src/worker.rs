@@ -2,6 +2,7 @@
 
 use crate::config::SerialConfig;
 use crate::config::VmConfig;
+use crate::devices;
 use crate::iommu;
 use crate::pcie;
 use crate::platform;
@@ -79,6 +80,15 @@ pub fn run(config: &VmConfig) -> anyhow::Result<ExitReason> {
         &irqfd,
         &msi_sink,
         &passthrough,
+    )?;
+    let doorbells: Arc<dyn pci_core::DoorbellRegistrar> = event_fds.clone();
+    devices::attach_devices(
+        &topology,
+        &root_complexes,
+        &domains,
+        &memory,
+        &doorbells,
+        config.processors,
     )?;
     // The IOAPIC's interrupts go through the domain holding its source id.
     let ioapic_registry = topology

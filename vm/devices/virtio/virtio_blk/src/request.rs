@@ -138,6 +138,15 @@ fn pieces<E>(
     Ok(())
 }
 
+/// The address a guest memory access failed at (the first byte of the access when
+/// the error does not say).
+fn fault_addr(err: &guestmem::GuestMemoryError, start: u64) -> u64 {
+    match *err {
+        guestmem::GuestMemoryError::Fault { addr, .. } => addr,
+        _ => start,
+    }
+}
+
 fn total(segs: &[Segment]) -> u64 {
     segs.iter().map(|s| u64::from(s.len)).sum()
 }
@@ -206,7 +215,7 @@ fn execute(ctx: &mut RequestContext<'_>, chain: &[Segment]) -> Result<u64, Fail>
             let n = n as usize;
             ctx.mem
                 .read_at(addr, &mut header[at..at + n])
-                .map_err(|_| ioerr(Failure::Dma(addr)))?;
+                .map_err(|e| ioerr(Failure::Dma(fault_addr(&e, addr))))?;
             at += n;
             Ok(())
         },
@@ -250,9 +259,13 @@ fn execute(ctx: &mut RequestContext<'_>, chain: &[Segment]) -> Result<u64, Fail>
                 n,
                 |addr, len| {
                     let len = len as usize;
-                    ctx.mem
-                        .write_at(addr, &id[done..done + len])
-                        .map_err(|_| (blk_status::IOERR, done as u64, Failure::Dma(addr)))?;
+                    ctx.mem.write_at(addr, &id[done..done + len]).map_err(|e| {
+                        (
+                            blk_status::IOERR,
+                            done as u64,
+                            Failure::Dma(fault_addr(&e, addr)),
+                        )
+                    })?;
                     done += len;
                     Ok(())
                 },
@@ -305,7 +318,7 @@ fn read_into_guest(
                     .map_err(|e| (blk_status::IOERR, done, Failure::Io(e.kind())))?;
                 let a = addr + piece_done;
                 mem.write_at(a, &bounce[..c])
-                    .map_err(|_| (blk_status::IOERR, done, Failure::Dma(a)))?;
+                    .map_err(|e| (blk_status::IOERR, done, Failure::Dma(fault_addr(&e, a))))?;
                 piece_done += c as u64;
                 done += c as u64;
             }
@@ -339,7 +352,7 @@ fn write_from_guest(
                 let c = (n - piece_done).min(bounce.len() as u64) as usize;
                 let a = addr + piece_done;
                 mem.read_at(a, &mut bounce[..c])
-                    .map_err(|_| ioerr(Failure::Dma(a)))?;
+                    .map_err(|e| ioerr(Failure::Dma(fault_addr(&e, a))))?;
                 backend
                     .write_at(&bounce[..c], offset + done)
                     .map_err(|e| ioerr(Failure::Io(e.kind())))?;
