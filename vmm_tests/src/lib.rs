@@ -212,3 +212,54 @@ mod probe_tests {
         assert_eq!(g[0].1, vec!["0000:00:01.0", "0000:01:00.0"]);
     }
 }
+
+/// Guest script: for each virtio disk named in `$DISKS` (default `vda`), writes 1 MiB
+/// of random data with O_DIRECT, reads it back the same way, and prints
+/// `<disk>-pattern=MD5` and `<disk>-readback=MD5`, plus the sum of the disk's virtio
+/// request interrupts before and after (`<disk>-irqs-before=N`, `-after=N`) and one of
+/// its `/proc/interrupts` lines (`<disk>-irq-line: ...`).
+pub const DISK_CHECK: &str = r#"
+for d in ${DISKS:-vda}; do
+    v=$(basename "$(readlink -f /sys/block/$d/device)")
+    irqs() { awk -v v="$v-req" '$0 ~ v { for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i } END { print s + 0 }' /proc/interrupts; }
+    echo "$d-path: $(readlink -f /sys/block/$d)"
+    echo "$d-irqs-before=$(irqs)"
+    dd if=/dev/urandom of=/tmp/pat bs=4096 count=256 2>/dev/null
+    echo "$d-pattern=$(md5sum < /tmp/pat | cut -d' ' -f1)"
+    dd if=/tmp/pat of=/dev/$d bs=4096 count=256 oflag=direct 2>/dev/null || echo "$d-write-failed"
+    dd if=/dev/$d of=/tmp/back bs=4096 count=256 iflag=direct 2>/dev/null || echo "$d-read-failed"
+    echo "$d-readback=$(md5sum < /tmp/back | cut -d' ' -f1)"
+    echo "$d-irqs-after=$(irqs)"
+    echo "$d-irq-line: $(grep "$v-req.0" /proc/interrupts)"
+done
+"#;
+
+/// Host check for a disk image made by `PetriVmConfig::disk(name, ..)`: prints
+/// `host-<name>=MD5` of its first MiB.
+pub fn host_md5(name: &str) -> String {
+    format!("echo \"host-{name}=$(head -c 1048576 {{scratch}}/{name}.img | md5sum | cut -d' ' -f1)\"")
+}
+
+/// Guest script: finds the DMA test device on segment `$DMA_SEG` (default 0000), enables
+/// it, and has it copy `$DMA_LEN` bytes from bus address `$DMA_A` to `$DMA_B`; prints
+/// `dma-bdf=`, `dma-status=`, `dma-fault-addr=` and the IOMMU fault lines the guest
+/// logged.
+pub const DMA_TEST: &str = r#"
+dev=
+for d in /sys/bus/pci/devices/${DMA_SEG:-0000}:*; do
+    [ "$(cat $d/device)" = 0xd7e5 ] && dev=$d && break
+done
+echo "dma-bdf=${dev##*/}"
+echo 1 > $dev/enable
+bar=$(( $(head -1 $dev/resource | cut -d' ' -f1) ))
+devmem $((bar + 0x00)) 32 $((DMA_A & 0xffffffff))
+devmem $((bar + 0x04)) 32 $((DMA_A >> 32))
+devmem $((bar + 0x08)) 32 $((DMA_B & 0xffffffff))
+devmem $((bar + 0x0c)) 32 $((DMA_B >> 32))
+devmem $((bar + 0x10)) 32 ${DMA_LEN:-64}
+devmem $((bar + 0x18)) 32 1
+echo "dma-status=$(devmem $((bar + 0x1c)) 32)"
+echo "dma-fault-addr=$(devmem $((bar + 0x28)) 32)"
+sleep 1
+dmesg | grep -E "DMAR: \[DMA|IO_PAGE_FAULT|DRHD: handling fault" | head -4 | sed 's/^/dma-log: /'
+"#;

@@ -1,6 +1,5 @@
 use super::*;
 use guestmem::GuestMemory;
-use guestmem::GuestMemoryAccessExt;
 use iommu_common::DmaFault;
 use iommu_common::DmaFaultKind;
 use iommu_common::DmaPerms;

@@ -11,6 +11,10 @@ use std::path::Path;
 pub trait BlockBackend: Send + Sync {
     /// Size in bytes (the guest sees it rounded down to whole sectors).
     fn len(&self) -> u64;
+    /// Whether the disk has no bytes at all.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// Whether writes are refused.
     fn read_only(&self) -> bool;
     /// Fills `buf` from `offset`.

@@ -204,13 +204,7 @@ impl CommonConfig {
             QUEUE_SIZE => q.map_or(0, |q| q.params.size.into()),
             QUEUE_MSIX_VECTOR => q.map_or(NO_VECTOR, |q| q.msix_vector).into(),
             QUEUE_ENABLE => q.map_or(0, |q| q.enabled.into()),
-            QUEUE_NOTIFY_OFF => {
-                if q.is_some() {
-                    self.queue_select.into()
-                } else {
-                    0
-                }
-            }
+            QUEUE_NOTIFY_OFF if q.is_some() => self.queue_select.into(),
             QUEUE_DESC => q.map_or(0, |q| q.params.desc),
             QUEUE_DRIVER => q.map_or(0, |q| q.params.avail),
             QUEUE_DEVICE => q.map_or(0, |q| q.params.used),

@@ -88,10 +88,13 @@ impl MsiController for RecordingMsi {
     }
 }
 
+/// One doorbell call: `(register?, address, len, datamatch)`.
+pub type DoorbellCall = (bool, u64, u32, Option<u64>);
+
 /// Records doorbell (un)registrations as `(register?, address, len, datamatch)`.
 #[derive(Default)]
 pub struct RecordingDoorbells {
-    pub log: Mutex<Vec<(bool, u64, u32, Option<u64>)>>,
+    pub log: Mutex<Vec<DoorbellCall>>,
     /// The registered events (cloned), by address.
     pub events: Mutex<Vec<(u64, EventFd)>>,
 }

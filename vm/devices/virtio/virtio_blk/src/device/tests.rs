@@ -12,7 +12,6 @@ use crate::test_support::RecordingDoorbells;
 use crate::test_support::RecordingMsi;
 use crate::test_support::TempFile;
 use guestmem::GuestMemory;
-use guestmem::GuestMemoryAccessExt;
 use pci_core::spec as pci;
 use std::time::Duration;
 use std::time::Instant;

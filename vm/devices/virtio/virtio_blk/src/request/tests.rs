@@ -3,7 +3,6 @@ use crate::backend::FileBackend;
 use crate::test_support::FaultingTranslator;
 use crate::test_support::TempFile;
 use guestmem::GuestMemory;
-use guestmem::GuestMemoryAccessExt;
 use iommu_common::DmaTarget;
 use iommu_common::IdentityTranslator;
 use iommu_common::RequesterIdCell;
@@ -337,4 +336,29 @@ fn beyond_ram_buffers() {
         .run(&[r(HDR, 16), w(u64::MAX - 511, 1024), w(STATUS, 1)])
         .unwrap();
     assert_eq!(c.status, blk_status::IOERR);
+}
+
+#[test]
+fn identity_translator_round_trip() {
+    let mut e = env(false);
+    // The same requests through a plain identity DmaTarget.
+    e.dma = DmaTarget::new(
+        e.mem.clone(),
+        Arc::new(IdentityTranslator),
+        RequesterIdCell::new(0, 8),
+    );
+    e.mem.write_at(DATA, &[0x3c; 1024]).unwrap();
+    e.header(req::OUT, 100);
+    let c = e.run(&[r(HDR, 16), r(DATA, 1024), w(STATUS, 1)]).unwrap();
+    assert_eq!(c.status, blk_status::OK);
+    e.header(req::IN, 100);
+    let c = e
+        .run(&[r(HDR, 16), w(DATA + 0x1000, 1024), w(STATUS, 1)])
+        .unwrap();
+    assert_eq!(c.status, blk_status::OK);
+    assert_eq!(
+        e.mem.read_plain::<[u8; 4]>(DATA + 0x1000 + 1020).unwrap(),
+        [0x3c; 4]
+    );
+    assert_eq!(e.file_bytes(100 * 512, 1024), vec![0x3c; 1024]);
 }
