@@ -11,6 +11,7 @@ Boots the default guest (Debian 6.1 kernel, busybox initramfs) under openvmm,
 directly on hardware KVM or inside the QEMU TCG test host. Defaults:
 --processors 2 --memory 1G, the default root complex rc0 behind an emulated
 Intel VT-d unit (--intel-vtd rc0, guest intel_iommu=on) with a DMA test device;
+and a 64 MiB scratch disk (virtio-blk, /dev/vda; --no-disk to leave it out);
 give --amd-iommu RC, --intel-vtd RC or --no-iommu to choose otherwise
 (--intel-vtd always adds intel_iommu=on). Without a guest command the guest prints its
 IOMMU / interrupt-remapping report; with one, its output is streamed and its
@@ -36,6 +37,8 @@ pub struct RunArgs {
     pub help: bool,
     /// `--no-iommu`: no default IOMMU.
     pub no_iommu: bool,
+    /// `--no-disk`: no default disk.
+    pub no_disk: bool,
 }
 
 impl RunArgs {
@@ -96,6 +99,7 @@ pub fn parse(args: &[String]) -> Result<RunArgs, String> {
             }
             "--memory" => r.memory = Some(value(name)?),
             "--no-iommu" => r.no_iommu = true,
+            "--no-disk" => r.no_disk = true,
             _ => r.vmm.push(a.clone()),
         }
     }
@@ -133,6 +137,10 @@ pub fn main(args: &[String]) -> anyhow::Result<i32> {
         .kernel_args(&append)
         .vmm_args(&vmm)
         .stream(true);
+    // The default guest's disk: a 64 MiB scratch image on a new root port of rc0.
+    if !r.no_disk && !vmm.iter().any(|a| a == "--disk" || a.starts_with("--disk=")) {
+        cfg = cfg.disk("disk0", 64, None);
+    }
     if !r.command.is_empty() {
         cfg = cfg.command_argv(&r.command);
     }

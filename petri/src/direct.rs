@@ -24,9 +24,17 @@ pub(crate) fn run(
 
 fn run_one(openvmm: &Path, a: &Artifacts, vm: &PreparedVm) -> Result<GuestRun, PetriError> {
     std::fs::create_dir_all(&vm.log_dir)?;
+    let mut initrd = a.guest_initrd.clone();
+    if let Some(archive) = &vm.command_archive {
+        // The guest initramfs plus this guest's command archive.
+        let mut bytes = std::fs::read(&a.guest_initrd)?;
+        bytes.extend_from_slice(archive);
+        initrd = vm.log_dir.join("initrd.cpio");
+        std::fs::write(&initrd, bytes)?;
+    }
     let args = vm.cfg.openvmm_args(
         &a.guest_kernel.to_string_lossy(),
-        &a.guest_initrd.to_string_lossy(),
+        &initrd.to_string_lossy(),
         &vm.cmdline,
     );
     std::fs::write(

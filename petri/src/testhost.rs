@@ -265,10 +265,19 @@ pub(crate) fn run(
         .iter()
         .enumerate()
         .map(|(i, vm)| {
-            let argv = vm.cfg.host_argv(
+            let mut cfg = vm.cfg.clone();
+            let mut initrd = names::L1_L2_INITRD.to_string();
+            if vm.command_archive.is_some() {
+                // The guest initramfs plus this guest's command archive.
+                initrd = format!("{}/initrd.cpio", crate::vm::SCRATCH);
+                cfg.host_setup.insert(
+                    0,
+                    format!("cat {} /petri/vm{i}-cmd.cpio > {initrd}", names::L1_L2_INITRD),
+                );
+            }
+            let argv = cfg.host_argv(
                 names::L1_OPENVMM,
-                vm.cfg
-                    .openvmm_args(names::L1_L2_KERNEL, names::L1_L2_INITRD, &vm.cmdline),
+                cfg.openvmm_args(names::L1_L2_KERNEL, &initrd, &vm.cmdline),
                 &format!("/tmp/petri-vm{i}"),
             );
             L1Job {
@@ -282,6 +291,14 @@ pub(crate) fn run(
     let mut payload = CpioWriter::new(Vec::new());
     let payload = binary_archive(&mut payload, openvmm, names::L1_OPENVMM)
         .and_then(|()| add_extra_paths(&mut payload))
+        .and_then(|()| {
+            for (i, vm) in vms.iter().enumerate() {
+                if let Some(a) = &vm.command_archive {
+                    payload.file(&format!("petri/vm{i}-cmd.cpio"), 0o644, a)?;
+                }
+            }
+            Ok(())
+        })
         .and_then(|()| Ok(payload.finish()?));
     let payload = match payload {
         Ok(p) => p,

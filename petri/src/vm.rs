@@ -236,6 +236,19 @@ pub(crate) struct PreparedVm {
     pub nonce: String,
     pub cmdline: String,
     pub log_dir: PathBuf,
+    /// A newc archive with `/petri/cmd`, appended to the guest initramfs, for
+    /// commands too long for the kernel command line.
+    pub command_archive: Option<Vec<u8>>,
+}
+
+/// Commands longer than this travel as a file in an extra initramfs archive.
+const INLINE_COMMAND_MAX: usize = 900;
+
+/// A newc archive holding `script` as `/petri/cmd`.
+fn command_archive(script: &str) -> Result<Vec<u8>, PetriError> {
+    let mut w = crate::cpio::CpioWriter::new(Vec::new());
+    w.file("petri/cmd", 0o755, script.as_bytes())?;
+    Ok(w.finish()?)
 }
 
 /// What happened to one guest.
@@ -399,10 +412,17 @@ pub fn run_batch(batch: &str, vms: Vec<PetriVmConfig>) -> Vec<Result<GuestRun, P
     let mut prepared = Vec::new();
     for cfg in vms {
         let nonce = cmdline::new_nonce();
+        let (inline, archive) = match cfg.command.as_deref() {
+            Some(c) if c.len() > INLINE_COMMAND_MAX => match command_archive(c) {
+                Ok(a) => (None, Some(a)),
+                Err(e) => return all(PetriError::Setup(format!("{}: {e}", cfg.name))),
+            },
+            other => (other, None),
+        };
         let line = match cmdline::guest_cmdline(
             &cfg.base_cmdline,
             &cfg.kernel_args,
-            cfg.command.as_deref(),
+            inline,
             &nonce,
         ) {
             Ok(l) => l,
@@ -415,6 +435,7 @@ pub fn run_batch(batch: &str, vms: Vec<PetriVmConfig>) -> Vec<Result<GuestRun, P
             nonce,
             cmdline: line,
             log_dir,
+            command_archive: archive,
         });
     }
     match mode {
