@@ -138,7 +138,11 @@ pub fn main(args: &[String]) -> anyhow::Result<i32> {
         .vmm_args(&vmm)
         .stream(true);
     // The default guest's disk: a 64 MiB scratch image on a new root port of rc0.
-    if !r.no_disk && !vmm.iter().any(|a| a == "--disk" || a.starts_with("--disk=")) {
+    if !r.no_disk
+        && !vmm
+            .iter()
+            .any(|a| a == "--disk" || a.starts_with("--disk="))
+    {
         cfg = cfg.disk("disk0", 64, None);
     }
     if !r.command.is_empty() {

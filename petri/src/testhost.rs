@@ -272,7 +272,10 @@ pub(crate) fn run(
                 initrd = format!("{}/initrd.cpio", crate::vm::SCRATCH);
                 cfg.host_setup.insert(
                     0,
-                    format!("cat {} /petri/vm{i}-cmd.cpio > {initrd}", names::L1_L2_INITRD),
+                    format!(
+                        "cat {} /petri/vm{i}-cmd.cpio > {initrd}",
+                        names::L1_L2_INITRD
+                    ),
                 );
             }
             let argv = cfg.host_argv(

@@ -419,12 +419,8 @@ pub fn run_batch(batch: &str, vms: Vec<PetriVmConfig>) -> Vec<Result<GuestRun, P
             },
             other => (other, None),
         };
-        let line = match cmdline::guest_cmdline(
-            &cfg.base_cmdline,
-            &cfg.kernel_args,
-            inline,
-            &nonce,
-        ) {
+        let line = match cmdline::guest_cmdline(&cfg.base_cmdline, &cfg.kernel_args, inline, &nonce)
+        {
             Ok(l) => l,
             Err(e) => return all(PetriError::Setup(format!("{}: {e}", cfg.name))),
         };

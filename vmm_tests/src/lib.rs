@@ -237,7 +237,9 @@ done
 /// Host check for a disk image made by `PetriVmConfig::disk(name, ..)`: prints
 /// `host-<name>=MD5` of its first MiB.
 pub fn host_md5(name: &str) -> String {
-    format!("echo \"host-{name}=$(head -c 1048576 {{scratch}}/{name}.img | md5sum | cut -d' ' -f1)\"")
+    format!(
+        "echo \"host-{name}=$(head -c 1048576 {{scratch}}/{name}.img | md5sum | cut -d' ' -f1)\""
+    )
 }
 
 /// Guest script: finds the DMA test device on segment `$DMA_SEG` (default 0000), enables

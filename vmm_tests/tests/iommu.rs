@@ -104,7 +104,12 @@ fn batch() -> &'static Batch {
                         "rc0,intremap=off,eim=off",
                     ]))
                     .command(IOMMU_PROBE),
-                guest_cfg("intel_vtd_strict", &vtd, &["intel_iommu=on", "iommu.strict=1"], false),
+                guest_cfg(
+                    "intel_vtd_strict",
+                    &vtd,
+                    &["intel_iommu=on", "iommu.strict=1"],
+                    false,
+                ),
                 guest_cfg("intel_vtd_pt", &vtd, &["intel_iommu=on", "iommu=pt"], false),
             ],
         )
@@ -150,7 +155,11 @@ fn disk_ok(run: &GuestRun, chip: &str) {
         line.contains(&format!(" {chip} ")),
         &format!("the disk's vector is not {chip}: {line}"),
     );
-    let n = |k: &str| -> u64 { keyed(&run.output, k).and_then(|v| v.parse().ok()).unwrap_or(0) };
+    let n = |k: &str| -> u64 {
+        keyed(&run.output, k)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
     run.ensure(
         n("vda-irqs-after") > n("vda-irqs-before"),
         "the disk's interrupt count did not rise",
@@ -166,7 +175,10 @@ fn dma_fault_reported(run: &GuestRun, line_has: &[&str]) {
     );
     run.ensure(
         keyed(&run.output, "dma-status") == Some("0x00000003"),
-        &format!("DMA status {:?}, want DMA_FAILED", keyed(&run.output, "dma-status")),
+        &format!(
+            "DMA status {:?}, want DMA_FAILED",
+            keyed(&run.output, "dma-status")
+        ),
     );
     run.ensure(
         keyed(&run.output, "dma-fault-addr") == Some("0x12345000"),

@@ -144,7 +144,10 @@ fn dma_test_copies_between_guest_physical_addresses() {
     let Some(run) = guest() else { return };
     run.ensure(
         keyed(&run.output, "dma-status") == Some("0x00000002"),
-        &format!("DMA test status {:?}, want DONE", keyed(&run.output, "dma-status")),
+        &format!(
+            "DMA test status {:?}, want DONE",
+            keyed(&run.output, "dma-status")
+        ),
     );
     run.ensure(
         keyed(&run.output, "dma-copy") == Some("0x11223344 0x55667788"),

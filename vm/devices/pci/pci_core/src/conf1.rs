@@ -107,7 +107,7 @@ mod tests {
         let mut d = [0u8; 4];
         c.read(4, &mut d);
         assert_eq!(d, [0xff; 4]);
-        c.write(0, &(ENABLE | 0).to_le_bytes());
+        c.write(0, &ENABLE.to_le_bytes());
         c.read(4, &mut d);
         assert_eq!(u16::from_le_bytes([d[0], d[1]]), spec::VENDOR_ID);
         let mut w = [0u8; 2];

@@ -531,7 +531,7 @@ mod tests {
         assert!(!mmio.read(0xc000_0010, &mut b));
         rc.write(
             cfg_addr(1, 0, spec::COMMAND as u64),
-            &(spec::COMMAND_MEMORY as u16).to_le_bytes(),
+            &spec::COMMAND_MEMORY.to_le_bytes(),
         );
         assert!(mmio.read(0xc000_0010, &mut b));
         assert_eq!(b[0], 0x10);
