@@ -170,6 +170,21 @@ impl crate::msi_routes::IrqfdRegistrar for KvmEventFds {
     }
 }
 
+/// Calls `$vm.$method(event, addr, datamatch)` with the datamatch type that gives
+/// KVM the access length (`NoDatamatch`: any length).
+macro_rules! with_datamatch {
+    ($vm:expr, $method:ident, $event:expr, $addr:expr, $len:expr, $datamatch:expr) => {
+        match ($datamatch, $len) {
+            (None, _) => $vm.$method($event, $addr, kvm_ioctls::NoDatamatch),
+            (Some(v), 1) => $vm.$method($event, $addr, v as u8),
+            (Some(v), 2) => $vm.$method($event, $addr, v as u16),
+            (Some(v), 4) => $vm.$method($event, $addr, v as u32),
+            (Some(v), _) => $vm.$method($event, $addr, v),
+        }
+        .map_err(|e| std::io::Error::from_raw_os_error(e.errno()))
+    };
+}
+
 impl pci_core::DoorbellRegistrar for KvmEventFds {
     fn register(
         &self,
@@ -179,16 +194,7 @@ impl pci_core::DoorbellRegistrar for KvmEventFds {
         event: &vmm_sys_util::eventfd::EventFd,
     ) -> std::io::Result<()> {
         let addr = kvm_ioctls::IoEventAddress::Mmio(address);
-        let r = match (datamatch, len) {
-            (None, _) => self
-                .0
-                .register_ioevent(event, &addr, kvm_ioctls::NoDatamatch),
-            (Some(v), 1) => self.0.register_ioevent(event, &addr, v as u8),
-            (Some(v), 2) => self.0.register_ioevent(event, &addr, v as u16),
-            (Some(v), 4) => self.0.register_ioevent(event, &addr, v as u32),
-            (Some(v), _) => self.0.register_ioevent(event, &addr, v),
-        };
-        r.map_err(|e| std::io::Error::from_raw_os_error(e.errno()))
+        with_datamatch!(self.0, register_ioevent, event, &addr, len, datamatch)
     }
 
     fn unregister(
@@ -199,16 +205,7 @@ impl pci_core::DoorbellRegistrar for KvmEventFds {
         event: &vmm_sys_util::eventfd::EventFd,
     ) -> std::io::Result<()> {
         let addr = kvm_ioctls::IoEventAddress::Mmio(address);
-        let r = match (datamatch, len) {
-            (None, _) => self
-                .0
-                .unregister_ioevent(event, &addr, kvm_ioctls::NoDatamatch),
-            (Some(v), 1) => self.0.unregister_ioevent(event, &addr, v as u8),
-            (Some(v), 2) => self.0.unregister_ioevent(event, &addr, v as u16),
-            (Some(v), 4) => self.0.unregister_ioevent(event, &addr, v as u32),
-            (Some(v), _) => self.0.unregister_ioevent(event, &addr, v),
-        };
-        r.map_err(|e| std::io::Error::from_raw_os_error(e.errno()))
+        with_datamatch!(self.0, unregister_ioevent, event, &addr, len, datamatch)
     }
 }
 
