@@ -58,6 +58,7 @@ fn batch() -> &'static Batch {
             ])
             .disk("disk0", 64, Some("rp0"))
             .disk("disk1", 64, Some("rp1"))
+            .host_setup("export OPENVMM_INSPECT_ON_EXIT=1")
             .host_check(&vmm_tests::host_md5("disk0"))
             .host_check(&vmm_tests::host_md5("disk1"))
             .command(&script());
@@ -153,4 +154,26 @@ fn dma_test_copies_between_guest_physical_addresses() {
         keyed(&run.output, "dma-copy") == Some("0x11223344 0x55667788"),
         &format!("copied {:?}", keyed(&run.output, "dma-copy")),
     );
+}
+
+#[test]
+fn device_state_is_inspectable_at_exit() {
+    let Some(run) = guest() else { return };
+    let text = format!("{}\n{}", run.console, run.vmm_stderr);
+    let json = text
+        .lines()
+        .find_map(|l| l.split_once("openvmm: inspect ").map(|(_, j)| j))
+        .unwrap_or("");
+    for key in [
+        "\"ioapic\"",
+        "\"rc0/rp0\"",
+        "\"rc1/rp1\"",
+        "\"rc0/rp2\"",
+        "\"pins\"",
+    ] {
+        run.ensure(
+            json.contains(key),
+            &format!("no {key} in the inspect dump: {json:.200}"),
+        );
+    }
 }

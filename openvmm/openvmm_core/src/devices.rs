@@ -12,7 +12,11 @@ use pci_core::PciDevice;
 use pci_core::RootComplex;
 use std::sync::Arc;
 
-/// Creates every device of `topology` and attaches it to its port.
+/// Something whose state `inspect` shows.
+pub type Inspectable = Arc<dyn inspect::Inspect + Send + Sync>;
+
+/// Creates every device of `topology` and attaches it to its port; returns them by
+/// name for inspection.
 pub fn attach_devices(
     topology: &Topology,
     root_complexes: &[Arc<RootComplex>],
@@ -20,7 +24,8 @@ pub fn attach_devices(
     memory: &GuestMemory,
     doorbells: &Arc<dyn DoorbellRegistrar>,
     processors: u32,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<(String, Inspectable)>> {
+    let mut inspected: Vec<(String, Inspectable)> = Vec::new();
     for (n, placed) in topology.devices.iter().enumerate() {
         let index = topology
             .root_complexes
@@ -31,11 +36,11 @@ pub fn attach_devices(
         let rid = rc.device_rid(&placed.port).expect("placed ports exist");
         let dma = DmaTarget::new(memory.clone(), domain.translator.clone(), rid.clone());
         let msi = domain.registry.clone();
-        let device: Arc<dyn PciDevice> = match &placed.endpoint {
+        let (device, item): (Arc<dyn PciDevice>, Inspectable) = match &placed.endpoint {
             EndpointSpec::Disk { path, read_only } => {
                 let backend = virtio_blk::FileBackend::open(path, *read_only)
                     .with_context(|| format!("--disk: opening {}", path.display()))?;
-                virtio_blk::VirtioBlkDevice::new(
+                let d = virtio_blk::VirtioBlkDevice::new(
                     format!("disk{n}"),
                     virtio_blk::VirtioBlkOptions {
                         // One queue per vCPU (up to 4): each queue's vector can follow
@@ -50,15 +55,18 @@ pub fn attach_devices(
                     rid,
                     doorbells.clone(),
                 )
-                .with_context(|| format!("--disk {}", path.display()))?
+                .with_context(|| format!("--disk {}", path.display()))?;
+                (d.clone(), d)
             }
             EndpointSpec::DmaTest => {
-                dma_test::DmaTestDevice::new(format!("dma-test{n}"), dma, msi, rid)
-                    .context("--dma-test")?
+                let d = dma_test::DmaTestDevice::new(format!("dma-test{n}"), dma, msi, rid)
+                    .context("--dma-test")?;
+                (d.clone(), d)
             }
         };
+        inspected.push((format!("{}/{}", placed.root_complex, placed.port), item));
         rc.attach(&placed.port, device)
             .with_context(|| format!("attaching a device to {}", placed.port))?;
     }
-    Ok(())
+    Ok(inspected)
 }

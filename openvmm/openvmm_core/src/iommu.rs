@@ -20,6 +20,8 @@ use vmm_core::msi_routes::MsiRouteRegistry;
 /// What the devices of one root complex translate and remap through.
 #[derive(Clone)]
 pub struct Domain {
+    /// The IOMMU, for inspection (`None`: no IOMMU).
+    pub iommu: Option<crate::devices::Inspectable>,
     /// DMA translation for its devices.
     pub translator: Arc<dyn DmaTranslator>,
     /// Route registry for its devices' vectors (remapping through its IOMMU).
@@ -64,6 +66,7 @@ pub fn build_domains(
     for (placed, rc) in topology.root_complexes.iter().zip(root_complexes) {
         let domain = match placed.iommu {
             None => Domain {
+                iommu: None,
                 translator: Arc::new(IdentityTranslator),
                 registry: passthrough.clone(),
             },
@@ -87,6 +90,7 @@ pub fn build_domains(
                 let registry = MsiRouteRegistry::new(routes.clone(), irqfd.clone(), iommu.clone());
                 iommu.set_remap_listener(registry.clone());
                 Domain {
+                    iommu: Some(iommu.clone()),
                     translator: iommu,
                     registry,
                 }
@@ -122,6 +126,7 @@ pub fn build_domains(
                 let registry = MsiRouteRegistry::new(routes.clone(), irqfd.clone(), unit.clone());
                 unit.set_remap_listener(registry.clone());
                 Domain {
+                    iommu: Some(unit.clone()),
                     translator: unit,
                     registry,
                 }
@@ -132,4 +137,17 @@ pub fn build_domains(
         domains.push(domain);
     }
     Ok(domains)
+}
+
+/// The IOMMUs by root complex, for inspection.
+pub fn inspectables(
+    topology: &Topology,
+    domains: &[Domain],
+) -> Vec<(String, crate::devices::Inspectable)> {
+    topology
+        .root_complexes
+        .iter()
+        .zip(domains)
+        .filter_map(|(rc, d)| Some((format!("{}/iommu", rc.spec.name), d.iommu.clone()?)))
+        .collect()
 }

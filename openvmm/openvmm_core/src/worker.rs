@@ -82,14 +82,15 @@ pub fn run(config: &VmConfig) -> anyhow::Result<ExitReason> {
         &passthrough,
     )?;
     let doorbells: Arc<dyn pci_core::DoorbellRegistrar> = event_fds.clone();
-    devices::attach_devices(
+    let mut inspected = iommu::inspectables(&topology, &domains);
+    inspected.extend(devices::attach_devices(
         &topology,
         &root_complexes,
         &domains,
         &memory,
         &doorbells,
         config.processors,
-    )?;
+    )?);
     // The IOAPIC's interrupts go through the domain holding its source id.
     let ioapic_registry = topology
         .root_complexes
@@ -99,6 +100,7 @@ pub fn run(config: &VmConfig) -> anyhow::Result<ExitReason> {
         .map_or(passthrough.clone(), |(_, d)| d.registry.clone());
     let ioapic =
         Ioapic::new(ioapic_registry.ioapic_routing(platform::IOAPIC_REQUESTER, ioapic::NUM_PINS));
+    let inspected_ioapic = ioapic.clone();
 
     mmio.insert(
         "ioapic",
@@ -217,6 +219,15 @@ pub fn run(config: &VmConfig) -> anyhow::Result<ExitReason> {
     // One line a harness can parse: how often the guest left the kernel.
     if std::env::var_os("OPENVMM_EXIT_STATS").is_some() {
         eprintln!("openvmm: {}", stats.summary());
+    }
+    // The state of every device, as JSON, for post-mortems and tests.
+    if std::env::var_os("OPENVMM_INSPECT_ON_EXIT").is_some() {
+        let mut root = inspect::Node::new();
+        root.field("ioapic", &*inspected_ioapic);
+        for (name, item) in &inspected {
+            root.field(name.clone(), &**item);
+        }
+        eprintln!("openvmm: inspect {}", inspect::inspect_to_json(&root));
     }
     std::io::stdout().flush().ok();
     Ok(reason)

@@ -227,6 +227,24 @@ impl Ioapic {
     }
 }
 
+impl inspect::Inspect for Ioapic {
+    fn inspect(&self, node: &mut inspect::Node) {
+        let s = self.state.lock();
+        node.value("id", s.id).hex("select", s.select);
+        node.child("pins", |pins| {
+            for (pin, (&rte, &line)) in s.rte.iter().zip(&s.line).enumerate() {
+                pins.child(pin.to_string(), |p| {
+                    p.hex("rte", rte)
+                        .value("masked", rte & RTE_MASKED != 0)
+                        .value("level", rte & RTE_LEVEL != 0)
+                        .value("remote_irr", rte & RTE_REMOTE_IRR != 0)
+                        .value("line", line);
+                });
+            }
+        });
+    }
+}
+
 impl BusDevice for Ioapic {
     fn read(&self, offset: u64, data: &mut [u8]) {
         let s = self.state.lock();
@@ -391,6 +409,16 @@ mod tests {
         assert!(rec.fired.lock().is_empty());
         write_rte(&io, 10, RTE_LEVEL | 0x50);
         assert_eq!(*rec.fired.lock(), vec![10]);
+    }
+
+    #[test]
+    fn inspect_shows_pins() {
+        let (_, io) = setup();
+        write_rte(&io, 4, 0x31);
+        let json = inspect::inspect_to_json(&*io);
+        assert_eq!(json["pins"]["4"]["rte"], "0x31");
+        assert_eq!(json["pins"]["4"]["masked"], false);
+        assert_eq!(json["pins"]["5"]["masked"], true);
     }
 
     #[test]
