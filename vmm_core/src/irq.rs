@@ -26,6 +26,7 @@ pub const FIRST_MSI_GSI: u32 = 24;
 pub struct GsiRoutes {
     backend: Box<dyn GsiBackend>,
     state: Mutex<RouteState>,
+    invalid_warnings: Mutex<ratelimit::RateLimit>,
 }
 
 struct RouteState {
@@ -58,6 +59,7 @@ impl GsiRoutes {
                 next_gsi: FIRST_MSI_GSI,
                 free: Vec::new(),
             }),
+            invalid_warnings: Mutex::new(ratelimit::RateLimit::per_second(5)),
         }
     }
 
@@ -83,7 +85,23 @@ impl GsiRoutes {
     }
 
     /// Installs (or with `None` removes) the route of `gsi`; a no-op if unchanged.
+    ///
+    /// A message KVM would reject (address bits 39:32 set: with 32-bit x2APIC ids the
+    /// destination's upper bits live in address bits 63:40) gets no route: the
+    /// interrupt goes nowhere, as on hardware, instead of failing the whole table and
+    /// every other source's route with it.
     pub fn set(&self, gsi: u32, msg: Option<MsiMessage>) -> Result<(), RouteError> {
+        let msg = msg.filter(|m| {
+            let valid = (m.address >> 32) & 0xff == 0;
+            if !valid && self.invalid_warnings.lock().allow() {
+                tracing::warn!(
+                    gsi,
+                    address = m.address,
+                    "MSI address not deliverable; no route"
+                );
+            }
+            valid
+        });
         let mut state = self.state.lock();
         let changed = match msg {
             Some(msg) => state.routes.insert(gsi, msg) != Some(msg),
@@ -154,6 +172,30 @@ pub(crate) mod tests {
         assert_eq!(*fake.fired.lock(), vec![4]);
         routes.set(4, None).unwrap();
         assert_eq!(fake.tables.lock().last().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn undeliverable_address_gets_no_route() {
+        let fake = Arc::new(FakeBackend::default());
+        let routes = GsiRoutes::new(Box::new(fake.clone()));
+        let good = MsiMessage {
+            address: 0xfee0_0000,
+            data: 0x30,
+        };
+        routes.set(24, Some(good)).unwrap();
+        // A guest-written address with bits 39:32 set would make KVM refuse the table.
+        routes
+            .set(
+                25,
+                Some(MsiMessage {
+                    address: 0x1_fee0_0000,
+                    data: 0x31,
+                }),
+            )
+            .unwrap();
+        assert_eq!(routes.get(25), None);
+        assert_eq!(routes.get(24), Some(good));
+        assert_eq!(*fake.tables.lock().last().unwrap(), vec![(24, good)]);
     }
 
     #[test]

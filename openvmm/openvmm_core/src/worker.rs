@@ -64,7 +64,7 @@ pub fn run(config: &VmConfig) -> anyhow::Result<ExitReason> {
     let routes = Arc::new(GsiRoutes::new(Box::new(partition.gsi_backend())));
     let event_fds = Arc::new(kvm::KvmEventFds(partition.vm.clone()));
     let irqfd: Arc<dyn IrqfdRegistrar> = event_fds.clone();
-    let msi_sink: Arc<dyn MsiSink> = Arc::new(kvm::KvmMsiSink(partition.vm.clone()));
+    let msi_sink: Arc<dyn MsiSink> = Arc::new(kvm::KvmMsiSink::new(partition.vm.clone()));
     let passthrough =
         MsiRouteRegistry::new(routes.clone(), irqfd.clone(), Arc::new(PassthroughMsi));
 

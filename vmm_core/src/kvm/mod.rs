@@ -210,7 +210,20 @@ impl pci_core::DoorbellRegistrar for KvmEventFds {
 }
 
 /// Delivers an IOMMU's own interrupts (never remapped) with KVM_SIGNAL_MSI.
-pub struct KvmMsiSink(pub Arc<VmFd>);
+pub struct KvmMsiSink {
+    vm: Arc<VmFd>,
+    warnings: parking_lot::Mutex<ratelimit::RateLimit>,
+}
+
+impl KvmMsiSink {
+    /// A sink injecting into `vm`.
+    pub fn new(vm: Arc<VmFd>) -> Self {
+        Self {
+            vm,
+            warnings: parking_lot::Mutex::new(ratelimit::RateLimit::per_second(5)),
+        }
+    }
+}
 
 impl iommu_common::MsiSink for KvmMsiSink {
     fn signal_msi(&self, msg: MsiMessage) {
@@ -220,8 +233,11 @@ impl iommu_common::MsiSink for KvmMsiSink {
             data: msg.data,
             ..Default::default()
         };
-        if let Err(err) = self.0.signal_msi(msi) {
-            tracing::warn!(error = %err, address = msg.address, "KVM_SIGNAL_MSI failed");
+        // The guest programs the address; a bad one is its problem, logged sparingly.
+        if let Err(err) = self.vm.signal_msi(msi) {
+            if self.warnings.lock().allow() {
+                tracing::warn!(error = %err, address = msg.address, "KVM_SIGNAL_MSI failed");
+            }
         }
     }
 }

@@ -96,6 +96,8 @@ pub struct RootComplex {
     root_functions: Mutex<BTreeMap<u8, Arc<dyn PciDevice>>>,
     mmio: Arc<Bus>,
     rid_listener: Mutex<Option<RidChangeListener>>,
+    /// Limits the guest-triggerable "BAR not mapped" warning.
+    bar_warnings: Mutex<ratelimit::RateLimit>,
 }
 
 /// Errors attaching devices.
@@ -166,6 +168,7 @@ impl RootComplex {
             root_functions: Mutex::new(BTreeMap::new()),
             mmio,
             rid_listener: Mutex::new(None),
+            bar_warnings: Mutex::new(ratelimit::RateLimit::per_second(5)),
         })
     }
 
@@ -358,12 +361,16 @@ impl RootComplex {
                         endpoint.mapped.insert(bar.index, new);
                         mapped = Some(new);
                     }
-                    Err(err) => tracing::warn!(
-                        device = device.name(),
-                        bar = bar.index,
-                        error = &err as &dyn std::error::Error,
-                        "BAR not mapped"
-                    ),
+                    Err(err) => {
+                        if self.bar_warnings.lock().allow() {
+                            tracing::warn!(
+                                device = device.name(),
+                                bar = bar.index,
+                                error = &err as &dyn std::error::Error,
+                                "BAR not mapped"
+                            )
+                        }
+                    }
                 }
             }
             device.bar_mapped(bar.index, mapped);
