@@ -3,12 +3,15 @@
 
 #![forbid(unsafe_code)]
 
+mod chipset;
 pub mod config;
 mod devices;
+mod firmware;
 mod iommu;
 mod pcie;
 mod platform;
 pub mod topology;
+mod vcpus;
 mod worker;
 
 pub use config::SerialConfig;
