@@ -175,3 +175,63 @@ fn iommu_tables(topology: &Topology) -> Vec<Vec<u8>> {
     }
     tables
 }
+
+/// Register base of the first SMMUv3 in an aarch64 layout (128 KiB: two 64 KiB pages).
+pub const SMMU_BASE: u64 = 0x0900_0000;
+
+/// The IORT an aarch64 guest of this topology would get with SMMUv3s covering the
+/// root complexes named in `smmu_rcs`: built from the same placed topology the wiring
+/// and the other tables use. (This x86 VMM refuses `--smmu`; the description is what
+/// the SMMU crate's tests and `--dump-acpi` on an aarch64 port start from.)
+pub fn iort_description(topology: &Topology, smmu_rcs: &[&str]) -> smmu::iort::IortDesc {
+    let mut desc = smmu::iort::IortDesc {
+        its_ids: vec![0],
+        ..Default::default()
+    };
+    for rc in &topology.root_complexes {
+        let smmu = smmu_rcs.contains(&rc.spec.name.as_str()).then(|| {
+            desc.smmus.push(smmu::iort::IortSmmu {
+                base: SMMU_BASE + desc.smmus.len() as u64 * 0x2_0000,
+                irqs: smmu::iort::SmmuIrqs::Msi {
+                    device_id: 0xffff_0000 + desc.smmus.len() as u32,
+                },
+            });
+            desc.smmus.len() - 1
+        });
+        desc.root_complexes.push(smmu::iort::IortRootComplex {
+            segment: rc.spec.segment,
+            bus_start: rc.spec.start_bus,
+            bus_end: rc.spec.end_bus,
+            smmu,
+        });
+    }
+    desc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::RootComplexSpec;
+    use crate::topology::TopologySpec;
+
+    #[test]
+    fn iort_follows_the_placed_topology() {
+        let topology = TopologySpec {
+            root_complexes: vec![
+                RootComplexSpec::new("rc0", 0),
+                RootComplexSpec::new("rc1", 1),
+            ],
+            ..Default::default()
+        }
+        .place(1 << 30)
+        .unwrap();
+        let desc = iort_description(&topology, &["rc1"]);
+        assert_eq!(desc.smmus.len(), 1);
+        assert_eq!(desc.root_complexes[0].smmu, None);
+        assert_eq!(desc.root_complexes[1].smmu, Some(0));
+        assert_eq!(desc.root_complexes[1].segment, 1);
+        let bytes = smmu::iort::build_iort(&desc).unwrap();
+        assert_eq!(&bytes[..4], b"IORT");
+        assert_eq!(bytes.iter().fold(0u8, |a, b| a.wrapping_add(*b)), 0);
+    }
+}
