@@ -17,5 +17,7 @@ mod worker;
 pub use config::SerialConfig;
 pub use config::VmConfig;
 pub use platform::acpi_tables;
+pub use platform::iort_description;
+pub use platform::SMMU_BASE;
 pub use vmm_core::control::ExitReason;
 pub use worker::run;
