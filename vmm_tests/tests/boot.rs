@@ -27,6 +27,8 @@ echo "irq-after: $(grep -w ttyS0 /proc/interrupts)"
 "#;
 
 const PROBE: &str = r#"
+echo "kernel-warnings=$(dmesg | grep -c 'WARNING: CPU')"
+dmesg | grep -A2 'WARNING: CPU' | head -6
 echo petri-shell-ok
 echo "nproc=$(nproc)"
 grep MemTotal /proc/meminfo
@@ -126,6 +128,18 @@ fn check_nproc(i: usize) {
     run.ensure(
         keyed(&run.output, "nproc") == Some(want.as_str()),
         &format!("nproc in the guest is not {want} (--processors {want})"),
+    );
+}
+
+/// The guest kernel boots without a WARNING splat (e.g. an XSAVE size mismatch from
+/// the CPUID this VMM gives it).
+#[test]
+fn guest_kernel_boots_without_warnings() {
+    let Some(run) = guest(P2) else { return };
+    run.ensure_success();
+    run.ensure(
+        keyed(&run.output, "kernel-warnings") == Some("0"),
+        "the guest kernel logged a WARNING at boot",
     );
 }
 

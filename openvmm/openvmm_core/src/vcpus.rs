@@ -30,6 +30,7 @@ pub fn start(
             partition.tsc_deadline,
         );
         vcpu.set_cpuid2(&cpuid).context("KVM_SET_CPUID2")?;
+        kvm::regs::setup_xcr0(&vcpu, &cpuid)?;
         kvm::regs::setup_msrs(&vcpu)?;
         if index == 0 {
             kvm::regs::setup_boot_vcpu(&vcpu, memory, entry)?;

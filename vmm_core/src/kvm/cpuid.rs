@@ -8,6 +8,7 @@ const LEAF_CACHE_PARAMS: u32 = 4;
 const LEAF_THERMAL: u32 = 6;
 const LEAF_TOPOLOGY: u32 = 0xb;
 const LEAF_TOPOLOGY_V2: u32 = 0x1f;
+const LEAF_XSAVE: u32 = 0xd;
 const LEAF_AMD_SIZE: u32 = 0x8000_0008;
 const LEAF_AMD_TOPOLOGY: u32 = 0x8000_001e;
 
@@ -43,6 +44,9 @@ pub fn customize(cpuid: &mut CpuId, apic_id: u32, count: u32, tsc_deadline: bool
                 e.eax = (e.eax & 0x03ff_ffff) | ((count.next_power_of_two() - 1).min(63) << 26);
             }
             LEAF_THERMAL => e.eax |= EAX_ARAT,
+            // XSAVE area size for the features enabled in XCR0 (KVM recomputes it
+            // from the vCPU's XCR0; see `regs::setup_xcr0`).
+            LEAF_XSAVE if e.index == 0 => e.ebx = e.ecx,
             LEAF_TOPOLOGY | LEAF_TOPOLOGY_V2 => {
                 let (shift, logical, level_type) = match e.index {
                     0 => (0, 1, 1),
@@ -95,10 +99,34 @@ mod tests {
     }
 
     #[test]
+    fn xsave_size_covers_all_supported_features() {
+        let mut cpuid = CpuId::from_entries(&[kvm_cpuid_entry2 {
+            function: 0xd,
+            index: 0,
+            eax: 7,
+            ebx: 0x240,
+            ecx: 0x340,
+            ..Default::default()
+        }])
+        .unwrap();
+        customize(&mut cpuid, 0, 1, false);
+        assert_eq!(cpuid.as_slice()[0].ebx, 0x340);
+    }
+
+    #[test]
     fn core_bits_values() {
         assert_eq!(core_bits(1), 0);
         assert_eq!(core_bits(2), 1);
         assert_eq!(core_bits(3), 2);
         assert_eq!(core_bits(256), 8);
     }
+}
+
+/// The user state components XCR0 may enable (CPUID.0xD.0 EDX:EAX), or 0 without XSAVE.
+pub fn supported_xcr0(cpuid: &CpuId) -> u64 {
+    cpuid
+        .as_slice()
+        .iter()
+        .find(|e| e.function == LEAF_XSAVE && e.index == 0)
+        .map_or(0, |e| (e.edx as u64) << 32 | e.eax as u64)
 }

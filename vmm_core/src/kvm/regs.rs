@@ -208,3 +208,27 @@ mod tests {
         assert_eq!((tr.s, tr.type_, tr.present), (0, 0xb, 1));
     }
 }
+
+/// Starts the vCPU with every supported user XSAVE component enabled in XCR0 and sets
+/// `cpuid` again so KVM sizes CPUID.0xD.0:EBX for it.
+///
+/// KVM derives that size from the vCPU's XCR0 when CPUID is set, and some kernels do not
+/// recompute it when the guest's XSETBV only toggles AVX; the guest then finds the size
+/// too small for the features it enabled (Linux warns "XSAVE consistency problem").
+/// The guest sets its own XCR0 before using XSAVE, so this start value is harmless.
+pub fn setup_xcr0(vcpu: &VcpuFd, cpuid: &kvm_bindings::CpuId) -> Result<(), RegsError> {
+    let xcr0 = super::cpuid::supported_xcr0(cpuid);
+    if xcr0 & 0x3 != 0x3 {
+        return Ok(());
+    }
+    let mut xcrs = kvm_bindings::kvm_xcrs {
+        nr_xcrs: 1,
+        ..Default::default()
+    };
+    xcrs.xcrs[0].xcr = 0;
+    xcrs.xcrs[0].value = xcr0;
+    vcpu.set_xcrs(&xcrs)
+        .map_err(|e| RegsError::Kvm("KVM_SET_XCRS", e))?;
+    vcpu.set_cpuid2(cpuid)
+        .map_err(|e| RegsError::Kvm("KVM_SET_CPUID2", e))
+}
