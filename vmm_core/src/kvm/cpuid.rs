@@ -71,6 +71,15 @@ pub fn customize(cpuid: &mut CpuId, apic_id: u32, count: u32, tsc_deadline: bool
     }
 }
 
+/// The user state components XCR0 may enable (CPUID.0xD.0 EDX:EAX), or 0 without XSAVE.
+pub fn supported_xcr0(cpuid: &CpuId) -> u64 {
+    cpuid
+        .as_slice()
+        .iter()
+        .find(|e| e.function == LEAF_XSAVE && e.index == 0)
+        .map_or(0, |e| (e.edx as u64) << 32 | e.eax as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,13 +129,4 @@ mod tests {
         assert_eq!(core_bits(3), 2);
         assert_eq!(core_bits(256), 8);
     }
-}
-
-/// The user state components XCR0 may enable (CPUID.0xD.0 EDX:EAX), or 0 without XSAVE.
-pub fn supported_xcr0(cpuid: &CpuId) -> u64 {
-    cpuid
-        .as_slice()
-        .iter()
-        .find(|e| e.function == LEAF_XSAVE && e.index == 0)
-        .map_or(0, |e| (e.edx as u64) << 32 | e.eax as u64)
 }

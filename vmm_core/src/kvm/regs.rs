@@ -192,23 +192,6 @@ pub fn setup_msrs(vcpu: &VcpuFd) -> Result<(), RegsError> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn descriptors_decode() {
-        assert_eq!(gdt_entry(CODE64, 0, 0xfffff), 0x00af_9b00_0000_ffff);
-        assert_eq!(gdt_entry(DATA, 0, 0xfffff), 0x00cf_9300_0000_ffff);
-        let cs = segment(CODE64, SEL_CODE);
-        assert_eq!((cs.l, cs.db, cs.type_, cs.s, cs.g), (1, 0, 0xb, 1, 1));
-        let cs32 = segment(CODE32, SEL_CODE);
-        assert_eq!((cs32.l, cs32.db), (0, 1));
-        let tr = segment(TSS, SEL_TSS);
-        assert_eq!((tr.s, tr.type_, tr.present), (0, 0xb, 1));
-    }
-}
-
 /// Starts the vCPU with every supported user XSAVE component enabled in XCR0 and sets
 /// `cpuid` again so KVM sizes CPUID.0xD.0:EBX for it.
 ///
@@ -231,4 +214,21 @@ pub fn setup_xcr0(vcpu: &VcpuFd, cpuid: &kvm_bindings::CpuId) -> Result<(), Regs
         .map_err(|e| RegsError::Kvm("KVM_SET_XCRS", e))?;
     vcpu.set_cpuid2(cpuid)
         .map_err(|e| RegsError::Kvm("KVM_SET_CPUID2", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptors_decode() {
+        assert_eq!(gdt_entry(CODE64, 0, 0xfffff), 0x00af_9b00_0000_ffff);
+        assert_eq!(gdt_entry(DATA, 0, 0xfffff), 0x00cf_9300_0000_ffff);
+        let cs = segment(CODE64, SEL_CODE);
+        assert_eq!((cs.l, cs.db, cs.type_, cs.s, cs.g), (1, 0, 0xb, 1, 1));
+        let cs32 = segment(CODE32, SEL_CODE);
+        assert_eq!((cs32.l, cs32.db), (0, 1));
+        let tr = segment(TSS, SEL_TSS);
+        assert_eq!((tr.s, tr.type_, tr.present), (0, 0xb, 1));
+    }
 }
