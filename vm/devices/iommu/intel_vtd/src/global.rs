@@ -39,6 +39,7 @@ impl State {
         if cmd.srtp() {
             self.root_table = Some(self.rtaddr & self.rtaddr_mask());
             self.gsts.set_rtps(true);
+            self.iotlb_cache.clear();
         }
         if cmd.sirtp() && ir {
             let irta = Irta::from(self.irta);
@@ -65,6 +66,7 @@ impl State {
         }
         if cmd.te() != self.gsts.tes() {
             self.gsts.set_tes(cmd.te());
+            self.iotlb_cache.clear();
         }
     }
 }

@@ -27,6 +27,7 @@ mod device;
 mod fault;
 mod global;
 mod intremap;
+mod iotlb;
 mod irq;
 mod mem;
 mod qi;

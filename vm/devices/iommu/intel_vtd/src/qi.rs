@@ -22,6 +22,8 @@ use crate::spec::qi::DESC_SIZE;
 use crate::spec::regs::IqPointer;
 use crate::spec::regs::Iqa;
 use crate::spec::regs::GRAN_DEVICE_OR_PAGE;
+use crate::spec::regs::GRAN_DOMAIN;
+use crate::spec::regs::GRAN_GLOBAL;
 use crate::state::State;
 
 /// The queue registers and the latched queue.
@@ -150,6 +152,8 @@ impl State {
                     return Err(DescError::Invalid);
                 }
                 self.stats.context_invalidations += 1;
+                // Cached translations carry what the context entries said.
+                self.iotlb_cache.clear();
             }
             desc_type::IOTLB => {
                 let d = IotlbInvDesc::from(desc);
@@ -160,6 +164,13 @@ impl State {
                     return Err(DescError::Invalid);
                 }
                 self.stats.iotlb_invalidations += 1;
+                match d.g() {
+                    GRAN_GLOBAL => self.iotlb_cache.clear(),
+                    GRAN_DOMAIN => self.iotlb_cache.invalidate_domain(d.did()),
+                    _ => self
+                        .iotlb_cache
+                        .invalidate_pages(d.did(), d.addr() << 12, d.am()),
+                }
             }
             desc_type::IEC if self.caps.ecap.ir() => {
                 let d = IecInvDesc::from(desc);

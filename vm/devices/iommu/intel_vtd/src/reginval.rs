@@ -12,6 +12,8 @@ use crate::spec::regs::Ccmd;
 use crate::spec::regs::IotlbReg;
 use crate::spec::regs::Iva;
 use crate::spec::regs::GRAN_DEVICE_OR_PAGE;
+use crate::spec::regs::GRAN_DOMAIN;
+use crate::spec::regs::GRAN_GLOBAL;
 use crate::state::State;
 
 impl State {
@@ -26,6 +28,7 @@ impl State {
             c.set_icc(false);
             if c.cirg() != 0 {
                 self.stats.context_invalidations += 1;
+                self.iotlb_cache.clear();
             }
         }
         self.ccmd = c.into_bits();
@@ -44,6 +47,14 @@ impl State {
             r.set_ivt(false);
             if valid {
                 self.stats.iotlb_invalidations += 1;
+                let iva = Iva::from(self.iva);
+                match r.iirg() {
+                    GRAN_GLOBAL => self.iotlb_cache.clear(),
+                    GRAN_DOMAIN => self.iotlb_cache.invalidate_domain(r.did()),
+                    _ => self
+                        .iotlb_cache
+                        .invalidate_pages(r.did(), iva.addr() << 12, iva.am()),
+                }
             }
         }
         self.iotlb = r.into_bits();

@@ -35,6 +35,8 @@ pub struct VtdStats {
     pub context_invalidations: u64,
     /// IOTLB invalidations (queued or register-based).
     pub iotlb_invalidations: u64,
+    /// Translations answered from the IOTLB.
+    pub iotlb_hits: u64,
     /// Interrupt entry cache invalidations.
     pub iec_invalidations: u64,
     /// Invalidation wait descriptors completed.
@@ -95,6 +97,8 @@ pub(crate) struct State {
     /// ICS.IWC.
     pub iwc: bool,
     pub inv_event: EventIrq,
+    /// Cached second-level translations.
+    pub iotlb_cache: crate::iotlb::Iotlb,
     pub stats: VtdStats,
     pub log: RateLimit,
     #[inspect(skip)]
@@ -129,6 +133,7 @@ impl State {
             queue: InvQueue::new(),
             iwc: false,
             inv_event: EventIrq::new(eim),
+            iotlb_cache: Default::default(),
             stats: VtdStats::default(),
             log: RateLimit::per_second(10),
             effects: Effects::default(),

@@ -59,8 +59,21 @@ impl State {
         if !self.gsts.tes() {
             return Ok(identity(req.iova));
         }
+        if let Some(t) = self
+            .iotlb_cache
+            .lookup(req.requester.bdf, req.iova, req.access)
+        {
+            self.stats.iotlb_hits += 1;
+            return Ok(t);
+        }
         match self.walk_request(req) {
-            Ok(t) => Ok(t),
+            Ok((t, did)) => {
+                if let Some(did) = did {
+                    self.iotlb_cache
+                        .insert(req.requester.bdf, did, req.iova, &t);
+                }
+                Ok(t)
+            }
             Err((reason, fpd)) => {
                 self.stats.dma_faults += 1;
                 self.report_fault(
@@ -78,11 +91,16 @@ impl State {
     }
 
     /// The translation proper; errors carry the reason and the FPD state.
-    fn walk_request(&self, req: &DmaRequest) -> Result<Translation, (FaultReason, bool)> {
+    /// Walks the tables for `req`; also returns the domain id when the result may be
+    /// cached (second-level translations, not pass-through).
+    fn walk_request(
+        &self,
+        req: &DmaRequest,
+    ) -> Result<(Translation, Option<u16>), (FaultReason, bool)> {
         let ctx = lookup(&self.mem, &self.caps, self.root_table, req.requester.bdf)
             .map_err(|f| (f.reason, f.fpd))?;
         match ctx.translate {
-            Translate::PassThrough => Ok(identity(req.iova)),
+            Translate::PassThrough => Ok((identity(req.iova), None)),
             Translate::SecondLevel {
                 root,
                 levels,
@@ -97,7 +115,9 @@ impl State {
                     large_2m: sllps & 1 != 0,
                     large_1g: sllps & 2 != 0,
                 };
-                walk(&self.mem, caps, root, levels, req.iova, req.access).map_err(|r| (r, ctx.fpd))
+                walk(&self.mem, caps, root, levels, req.iova, req.access)
+                    .map(|t| (t, Some(ctx.did)))
+                    .map_err(|r| (r, ctx.fpd))
             }
         }
     }
@@ -240,6 +260,42 @@ mod tests {
         // Root-level faults ignore FPD.
         assert!(s.translate_dma(&req(0x300, 0, DmaAccess::Read)).is_err());
         assert_eq!(s.stats.faults_recorded, 1);
+    }
+
+    #[test]
+    fn iotlb_serves_until_invalidated() {
+        let m = TestMem::new();
+        let root = m.alloc();
+        let ctx = m.alloc();
+        let pt = m.alloc();
+        m.set_root(root, 0, ctx);
+        m.set_context(
+            ctx,
+            0,
+            ContextEntry::new()
+                .with_p(true)
+                .with_aw(2)
+                .with_did(5)
+                .with_slptptr(pt >> 12),
+        );
+        m.map(pt, 4, 0x5000, 0x1000, 12, true, true);
+        let mut s = state(&m, VtdConfig::default());
+        s.root_table = Some(root);
+        s.gsts.set_tes(true);
+        let gpa = |s: &mut State| {
+            s.translate_dma(&req(0, 0x5008, DmaAccess::Read))
+                .map(|t| t.gpa)
+        };
+        assert_eq!(gpa(&mut s), Ok(0x1008));
+        // The guest remaps the page: the cached translation stands until invalidated.
+        m.map(pt, 4, 0x5000, 0x2000, 12, true, true);
+        assert_eq!(gpa(&mut s), Ok(0x1008));
+        assert_eq!(s.stats.iotlb_hits, 1);
+        // Another domain's invalidation does not drop it; its own does.
+        s.iotlb_cache.invalidate_pages(6, 0x5000, 0);
+        assert_eq!(gpa(&mut s), Ok(0x1008));
+        s.iotlb_cache.invalidate_pages(5, 0x5000, 0);
+        assert_eq!(gpa(&mut s), Ok(0x2008));
     }
 
     #[test]
