@@ -11,34 +11,37 @@
 use iommu_common::DmaAccess;
 use iommu_common::DmaPerms;
 use iommu_common::Translation;
+use std::collections::BTreeSet;
 use std::collections::HashMap;
 
 /// Entries kept before the cache starts over.
 pub(crate) const CAPACITY: usize = 4096;
 
-const PAGE_SHIFT: u32 = 12;
+/// Page sizes the walk can return, smallest first (4 KiB, 2 MiB, 1 GiB).
+const SHIFTS: [u32; 3] = [12, 21, 30];
+/// Above this many lookups a page-selective invalidation scans instead.
+const DIRECT_LIMIT: u64 = 512;
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    /// GPA of this 4 KiB page.
-    gpa_page: u64,
+    /// GPA of the start of the page.
+    gpa_base: u64,
     perms: DmaPerms,
     did: u16,
-    /// IOVA of the start of the (possibly large) page that mapped it.
-    base: u64,
-    /// Size of that page.
-    size: u64,
 }
 
-/// The cache.
+/// The cache: one map per page size, keyed by (source id, IOVA >> page shift), and
+/// the source ids seen in each domain (so a page-selective invalidation visits only
+/// the pages it names).
 #[derive(Debug, Default)]
 pub(crate) struct Iotlb {
-    entries: HashMap<(u16, u64), Entry>,
+    maps: [HashMap<(u16, u64), Entry>; 3],
+    domain_sids: HashMap<u16, BTreeSet<u16>>,
 }
 
 impl inspect::Inspect for Iotlb {
     fn inspect(&self, node: &mut inspect::Node) {
-        node.value("entries", self.entries.len() as u64)
+        node.value("entries", self.len() as u64)
             .value("capacity", CAPACITY as u64);
     }
 }
@@ -46,63 +49,92 @@ impl inspect::Inspect for Iotlb {
 impl Iotlb {
     /// The cached translation of `iova` for `sid`, if it allows `access`.
     pub fn lookup(&self, sid: u16, iova: u64, access: DmaAccess) -> Option<Translation> {
-        let e = self.entries.get(&(sid, iova >> PAGE_SHIFT))?;
-        e.perms.allows(access).then_some(Translation {
-            gpa: e.gpa_page | (iova & 0xfff),
-            page_size: 1 << PAGE_SHIFT,
-            perms: e.perms,
-        })
+        for (map, shift) in self.maps.iter().zip(SHIFTS) {
+            if let Some(e) = map.get(&(sid, iova >> shift)) {
+                let size = 1u64 << shift;
+                return e.perms.allows(access).then_some(Translation {
+                    gpa: e.gpa_base | (iova & (size - 1)),
+                    page_size: size,
+                    perms: e.perms,
+                });
+            }
+        }
+        None
     }
 
     /// Caches the walk result `t` of `iova` for `sid` in domain `did`.
     pub fn insert(&mut self, sid: u16, did: u16, iova: u64, t: &Translation) {
-        if self.entries.len() >= CAPACITY {
-            self.entries.clear();
+        if self.len() >= CAPACITY {
+            self.clear();
         }
-        let size = t.page_size.max(1 << PAGE_SHIFT);
-        self.entries.insert(
-            (sid, iova >> PAGE_SHIFT),
+        // A page size the walk cannot produce is cached as its 4 KiB page.
+        let i = SHIFTS
+            .iter()
+            .position(|&s| t.page_size == 1 << s)
+            .unwrap_or(0);
+        let size = 1u64 << SHIFTS[i];
+        self.maps[i].insert(
+            (sid, iova >> SHIFTS[i]),
             Entry {
-                gpa_page: t.gpa & !0xfff,
+                gpa_base: t.gpa & !(size - 1),
                 perms: t.perms,
                 did,
-                base: iova & !(size - 1),
-                size,
             },
         );
+        self.domain_sids.entry(did).or_default().insert(sid);
     }
 
     /// Global invalidation.
     pub fn clear(&mut self) {
-        self.entries.clear();
+        for map in &mut self.maps {
+            map.clear();
+        }
+        self.domain_sids.clear();
     }
 
     /// Domain-selective invalidation.
     pub fn invalidate_domain(&mut self, did: u16) {
-        self.entries.retain(|_, e| e.did != did);
+        for map in &mut self.maps {
+            map.retain(|_, e| e.did != did);
+        }
+        self.domain_sids.remove(&did);
     }
 
     /// Page-selective invalidation of `2^am` pages at `addr` in domain `did`: drops
     /// every entry whose page overlaps the range (a large page is dropped whole).
     pub fn invalidate_pages(&mut self, did: u16, addr: u64, am: u8) {
         let Some(len) = 1u64
-            .checked_shl(PAGE_SHIFT + u32::from(am))
+            .checked_shl(SHIFTS[0] + u32::from(am))
             .filter(|&l| l != 0)
         else {
             // A mask covering the whole address space.
             self.invalidate_domain(did);
             return;
         };
+        let Some(sids) = self.domain_sids.get(&did) else {
+            return;
+        };
         let start = addr & !(len - 1);
-        let end = start.saturating_add(len);
-        self.entries
-            .retain(|_, e| e.did != did || e.base >= end || e.base.saturating_add(e.size) <= start);
+        let last = start.saturating_add(len - 1);
+        for (map, shift) in self.maps.iter_mut().zip(SHIFTS) {
+            let (first, final_) = (start >> shift, last >> shift);
+            if (final_ - first + 1).saturating_mul(sids.len() as u64) > DIRECT_LIMIT {
+                map.retain(|&(_, page), e| e.did != did || page < first || page > final_);
+                continue;
+            }
+            for page in first..=final_ {
+                for &sid in sids {
+                    if map.get(&(sid, page)).is_some_and(|e| e.did == did) {
+                        map.remove(&(sid, page));
+                    }
+                }
+            }
+        }
     }
 
     /// Number of cached pages.
-    #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.maps.iter().map(HashMap::len).sum()
     }
 }
 
