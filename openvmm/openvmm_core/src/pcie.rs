@@ -5,7 +5,6 @@ use crate::topology::Topology;
 use anyhow::Context;
 use device_bus::Bus;
 use pci_core::RootComplex;
-use pci_core::RootComplexConfig;
 use pci_core::RootPortDescription;
 use std::sync::Arc;
 
@@ -16,15 +15,7 @@ pub fn build_root_complexes(
 ) -> anyhow::Result<Vec<Arc<RootComplex>>> {
     let mut out = Vec::new();
     for placed in &topology.root_complexes {
-        let config = RootComplexConfig {
-            name: placed.spec.name.clone(),
-            segment: placed.spec.segment,
-            start_bus: placed.spec.start_bus,
-            end_bus: placed.spec.end_bus,
-            ecam_base: placed.ecam_base,
-            low_mmio: placed.low_mmio,
-            high_mmio: placed.high_mmio,
-        };
+        let config = placed.config();
         let ports: Vec<_> = placed
             .ports
             .iter()

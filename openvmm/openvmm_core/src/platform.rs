@@ -12,7 +12,6 @@ use vmm_core::acpi::dmar::DrhdDescription;
 use vmm_core::acpi::ivrs::IvhdDescription;
 use vmm_core::acpi::ivrs::IvrsIoapic;
 use vmm_core::acpi::AcpiPlatform;
-use vmm_core::acpi::PciRootDescription;
 use vmm_core::acpi::SerialDescription;
 use vmm_core::chipset::cmos;
 use vmm_core::chipset::power;
@@ -51,14 +50,7 @@ pub fn acpi_platform(config: &VmConfig, topology: &Topology) -> AcpiPlatform {
         pci_roots: topology
             .root_complexes
             .iter()
-            .map(|rc| PciRootDescription {
-                segment: rc.spec.segment,
-                start_bus: rc.spec.start_bus,
-                end_bus: rc.spec.end_bus,
-                ecam_base: rc.ecam_base,
-                low_mmio: rc.low_mmio,
-                high_mmio: rc.high_mmio,
-            })
+            .map(PlacedRootComplex::config)
             .collect(),
         extra_tables: iommu_tables(topology),
     }

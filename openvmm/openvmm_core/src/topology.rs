@@ -417,17 +417,27 @@ impl TopologySpec {
     }
 }
 
+impl PlacedRootComplex {
+    /// The root complex's placement, as both the device model and ACPI take it.
+    pub fn config(&self) -> pci_core::RootComplexConfig {
+        pci_core::RootComplexConfig {
+            name: self.spec.name.clone(),
+            segment: self.spec.segment,
+            start_bus: self.spec.start_bus,
+            end_bus: self.spec.end_bus,
+            ecam_base: self.ecam_base,
+            low_mmio: self.low_mmio,
+            high_mmio: self.high_mmio,
+        }
+    }
+}
+
 impl Topology {
     /// ECAM windows, for the memory map's reserved ranges.
     pub fn ecam_ranges(&self) -> Vec<(u64, u64)> {
         self.root_complexes
             .iter()
-            .map(|rc| {
-                (
-                    rc.ecam_base,
-                    (rc.spec.end_bus as u64 - rc.spec.start_bus as u64 + 1) << 20,
-                )
-            })
+            .map(|rc| (rc.ecam_base, rc.config().ecam_size()))
             .collect()
     }
 }

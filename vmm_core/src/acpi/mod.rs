@@ -24,22 +24,9 @@ pub struct SerialDescription {
     pub irq: u8,
 }
 
-/// A PCI Express root complex the tables describe (MCFG entry, DSDT host bridge).
-#[derive(Debug, Clone)]
-pub struct PciRootDescription {
-    /// PCI segment.
-    pub segment: u16,
-    /// First bus.
-    pub start_bus: u8,
-    /// Last bus.
-    pub end_bus: u8,
-    /// ECAM base of `start_bus`.
-    pub ecam_base: u64,
-    /// 32-bit MMIO window (base, length).
-    pub low_mmio: (u64, u64),
-    /// 64-bit MMIO window (base, length).
-    pub high_mmio: (u64, u64),
-}
+/// A PCI Express root complex the tables describe (MCFG entry, DSDT host bridge):
+/// the same placement the root complex itself is built from.
+pub use pci_core::RootComplexConfig as PciRootDescription;
 
 /// What the tables describe.
 #[derive(Debug, Clone)]
@@ -180,6 +167,7 @@ mod tests {
             s5_slp_typ: 5,
             pci_roots: vec![
                 PciRootDescription {
+                    name: "rc0".into(),
                     segment: 0,
                     start_bus: 0,
                     end_bus: 63,
@@ -188,6 +176,7 @@ mod tests {
                     high_mmio: (0x100_0000_0000, 0x10_0000_0000),
                 },
                 PciRootDescription {
+                    name: "rc1".into(),
                     segment: 1,
                     start_bus: 0,
                     end_bus: 15,

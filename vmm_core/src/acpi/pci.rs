@@ -59,13 +59,7 @@ pub(super) fn ecam_reservations(roots: &[PciRootDescription], sink: &mut Vec<u8>
     let uid = 0x4543_414du64; // "MCAE"
     let ranges: Vec<_> = roots
         .iter()
-        .map(|r| {
-            aml::Memory32Fixed::new(
-                false,
-                r.ecam_base as u32,
-                ((r.end_bus as u32 - r.start_bus as u32) + 1) << 20,
-            )
-        })
+        .map(|r| aml::Memory32Fixed::new(false, r.ecam_base as u32, r.ecam_size() as u32))
         .collect();
     let crs = aml::ResourceTemplate::new(ranges.iter().map(|r| r as &dyn Aml).collect());
     let hid_n = aml::Name::new("_HID".into(), &hid);
